@@ -1,0 +1,60 @@
+/** One step of an operation type, as written in a catalogue file. */
+export interface CatalogueTask {
+  name: string;
+  runner: 'ansible-playbook' | 'command';
+  /** Seconds before the task is stopped and the operation is `timed_out`. */
+  timeoutSeconds: number;
+  /** ansible-playbook: path relative to PLAYBOOKS_DIR. */
+  playbook?: string;
+  /** ansible-playbook: run against `localhost` (connection local) or the operation's target host. */
+  inventory?: 'localhost' | 'target';
+  /** command: argv; an element may be exactly one placeholder like `{{ params.name }}`. */
+  argv?: string[];
+}
+
+/** An operation type: what a client may ask for, and the tasks it runs. */
+export interface OperationType {
+  name: string;
+  description: string;
+  pool: string;
+  /** JSON Schema of `params`, an object schema. */
+  paramsSchema: Record<string, unknown>;
+  tasks: CatalogueTask[];
+  /** The file it came from, relative to the catalogue directory. */
+  file: string;
+}
+
+/** A validated request, expanded into its tasks: what the database stores. */
+export interface OperationPlan {
+  type: string;
+  pool: string;
+  target: string;
+  /** Validated, with schema defaults filled in. */
+  params: Record<string, unknown>;
+  tasks: { name: string; runner: CatalogueTask['runner'] }[];
+}
+
+/** What the dispatcher runs for one task, with every placeholder filled in. */
+export type ResolvedTask =
+  | {
+      name: string;
+      runner: 'ansible-playbook';
+      timeoutSeconds: number;
+      /** Absolute, inside PLAYBOOKS_DIR. */
+      playbookPath: string;
+      inventory: 'localhost' | 'target';
+    }
+  | {
+      name: string;
+      runner: 'command';
+      timeoutSeconds: number;
+      argv: string[];
+    };
+
+/** The values a task's placeholders may name. */
+export interface TaskContext {
+  operationId: string;
+  type: string;
+  target: string;
+  params: Record<string, unknown>;
+}

@@ -1,0 +1,5 @@
+export * from './names';
+export * from './status';
+export * from './messages';
+export * from './validate';
+export * from './topology';

@@ -1,0 +1,81 @@
+import type { OperationStatus } from './status';
+
+/** The wire version every message carries in `v`; bump it on a breaking change. */
+export const CONTRACT_VERSION = 1 as const;
+
+export interface DispatchTask {
+  id: string;
+  /** The task's name in the catalogue type; the dispatcher resolves it from its own catalogue. */
+  name: string;
+}
+
+/** relay → dispatcher (dispatch exchange, routing key = pool): run this operation. */
+export interface DispatchMessage {
+  v: typeof CONTRACT_VERSION;
+  kind: 'dispatch';
+  operationId: string;
+  type: string;
+  target: string;
+  params: Record<string, unknown>;
+  tasks: DispatchTask[];
+  sentAt: string;
+}
+
+/** relay → every dispatcher (control exchange): stop this operation. */
+export interface CancelMessage {
+  v: typeof CONTRACT_VERSION;
+  kind: 'cancel';
+  operationId: string;
+  reason: string;
+  sentAt: string;
+}
+
+export type ControlMessage = CancelMessage;
+
+export type LogStream = 'stdout' | 'stderr' | 'system';
+
+export interface LogLine {
+  /** 1-based, contiguous within the operation, across all of its tasks. */
+  seq: number;
+  taskId: string | null;
+  stream: LogStream;
+  text: string;
+  at: string;
+}
+
+/** dispatcher → relay: a batch of output lines of one operation, in seq order. */
+export interface LogMessage {
+  v: typeof CONTRACT_VERSION;
+  kind: 'log';
+  operationId: string;
+  lines: LogLine[];
+}
+
+/** dispatcher → relay: an operation (taskId null) or one of its tasks changed status. */
+export interface StatusMessage {
+  v: typeof CONTRACT_VERSION;
+  kind: 'status';
+  operationId: string;
+  taskId: string | null;
+  status: OperationStatus;
+  at: string;
+  dispatcherId: string;
+  exitCode?: number | null;
+  reason?: string | null;
+  /** On the operation's final status: how many lines it emitted in all. */
+  lineCount?: number;
+}
+
+/** dispatcher → relay: I am alive and running these operations. */
+export interface HeartbeatMessage {
+  v: typeof CONTRACT_VERSION;
+  kind: 'heartbeat';
+  dispatcherId: string;
+  pool: string;
+  operations: string[];
+  at: string;
+}
+
+export type EventMessage = LogMessage | StatusMessage | HeartbeatMessage;
+export type EventKind = EventMessage['kind'];
+export type AnyMessage = DispatchMessage | ControlMessage | EventMessage;

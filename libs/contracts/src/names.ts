@@ -1,0 +1,25 @@
+/** Every exchange, queue and routing key the apps agree on. */
+export const Exchanges = {
+  /** direct; routing key = pool name; one quorum queue per pool. */
+  dispatch: 'aegir.dispatch',
+  /** topic; routing key = event kind; the relays' quorum queue takes them all. */
+  events: 'aegir.events',
+  /** fanout; every dispatcher binds its own exclusive queue. */
+  control: 'aegir.control',
+  /** fanout; where rejected and malformed messages go, with their reason. */
+  deadLetter: 'aegir.dead-letter',
+} as const;
+
+export const Queues = {
+  dispatch: (pool: string): string => `aegir.dispatch.${pool}`,
+  events: 'aegir.events',
+  deadLetter: 'aegir.dead-letter',
+} as const;
+
+/** Header set on a message that a consumer dead-lettered itself, saying why. */
+export const DEAD_LETTER_REASON_HEADER = 'x-aegir-reason';
+/** Header naming the queue the dead-lettered message was taken from. */
+export const DEAD_LETTER_QUEUE_HEADER = 'x-aegir-queue';
+
+/** Pools are routing keys and part of queue names: keep them plain. */
+export const POOL_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;

@@ -1,0 +1,182 @@
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import {
+  CONTRACT_VERSION,
+  type ControlMessage,
+  type DispatchMessage,
+  type EventMessage,
+} from './messages';
+import { OPERATION_STATUSES } from './status';
+
+/** The outcome of reading a message off the broker: the message, or why it is refused. */
+export type Decoded<T> = { ok: true; message: T } | { ok: false; reason: string };
+
+const MAX_LINE_BYTES = 1024 * 1024;
+const MAX_LINES_PER_MESSAGE = 10_000;
+
+const uuid = { type: 'string', format: 'uuid' } as const;
+const timestamp = { type: 'string', format: 'date-time' } as const;
+const name = { type: 'string', minLength: 1, maxLength: 255 } as const;
+const header = (kind: string) => ({
+  v: { const: CONTRACT_VERSION },
+  kind: { const: kind },
+});
+
+const dispatchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'kind', 'operationId', 'type', 'target', 'params', 'tasks', 'sentAt'],
+  properties: {
+    ...header('dispatch'),
+    operationId: uuid,
+    type: name,
+    target: name,
+    params: { type: 'object' },
+    tasks: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name'],
+        properties: { id: uuid, name },
+      },
+    },
+    sentAt: timestamp,
+  },
+};
+
+const cancelSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'kind', 'operationId', 'reason', 'sentAt'],
+  properties: {
+    ...header('cancel'),
+    operationId: uuid,
+    reason: { type: 'string', maxLength: 4096 },
+    sentAt: timestamp,
+  },
+};
+
+const logSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'kind', 'operationId', 'lines'],
+  properties: {
+    ...header('log'),
+    operationId: uuid,
+    lines: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_LINES_PER_MESSAGE,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['seq', 'taskId', 'stream', 'text', 'at'],
+        properties: {
+          seq: { type: 'integer', minimum: 1 },
+          taskId: { anyOf: [uuid, { type: 'null' }] },
+          stream: { enum: ['stdout', 'stderr', 'system'] },
+          text: { type: 'string', maxLength: MAX_LINE_BYTES },
+          at: timestamp,
+        },
+      },
+    },
+  },
+};
+
+const statusSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'kind', 'operationId', 'taskId', 'status', 'at', 'dispatcherId'],
+  properties: {
+    ...header('status'),
+    operationId: uuid,
+    taskId: { anyOf: [uuid, { type: 'null' }] },
+    status: { enum: [...OPERATION_STATUSES] },
+    at: timestamp,
+    dispatcherId: name,
+    exitCode: { anyOf: [{ type: 'integer' }, { type: 'null' }] },
+    reason: { anyOf: [{ type: 'string', maxLength: 4096 }, { type: 'null' }] },
+    lineCount: { type: 'integer', minimum: 0 },
+  },
+};
+
+const heartbeatSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'kind', 'dispatcherId', 'pool', 'operations', 'at'],
+  properties: {
+    ...header('heartbeat'),
+    dispatcherId: name,
+    pool: name,
+    operations: { type: 'array', maxItems: 10_000, items: uuid },
+    at: timestamp,
+  },
+};
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+addFormats(ajv, ['uuid', 'date-time']);
+
+const validators: Record<string, ValidateFunction> = {
+  dispatch: ajv.compile(dispatchSchema),
+  cancel: ajv.compile(cancelSchema),
+  log: ajv.compile(logSchema),
+  status: ajv.compile(statusSchema),
+  heartbeat: ajv.compile(heartbeatSchema),
+};
+
+function describe(errors: ErrorObject[] | null | undefined): string {
+  const first = errors?.[0];
+  if (!first) return 'invalid message';
+  const where = first.instancePath || '(message)';
+  const extra =
+    first.keyword === 'additionalProperties'
+      ? ` '${String((first.params as { additionalProperty: string }).additionalProperty)}'`
+      : '';
+  return `${where} ${first.message ?? 'is invalid'}${extra}`;
+}
+
+/**
+ * Parses and validates a message body against the kinds a queue accepts. Never throws:
+ * a consumer dead-letters whatever comes back not ok, with the reason given.
+ */
+export function decodeMessage<T>(body: Buffer, accepted: readonly string[]): Decoded<T> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'body is not valid JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, reason: 'body is not a JSON object' };
+  }
+  const { v, kind } = value as { v?: unknown; kind?: unknown };
+  if (v !== CONTRACT_VERSION) {
+    return { ok: false, reason: `unsupported message version ${JSON.stringify(v ?? null)}` };
+  }
+  if (typeof kind !== 'string' || !accepted.includes(kind)) {
+    return {
+      ok: false,
+      reason: `message kind ${JSON.stringify(kind ?? null)} is not accepted here (expected ${accepted.join(', ')})`,
+    };
+  }
+  const validate = validators[kind];
+  if (!validate(value)) {
+    return { ok: false, reason: `invalid ${kind} message: ${describe(validate.errors)}` };
+  }
+  return { ok: true, message: value as T };
+}
+
+export const decodeDispatch = (body: Buffer): Decoded<DispatchMessage> =>
+  decodeMessage<DispatchMessage>(body, ['dispatch']);
+export const decodeControl = (body: Buffer): Decoded<ControlMessage> =>
+  decodeMessage<ControlMessage>(body, ['cancel']);
+export const decodeEvent = (body: Buffer): Decoded<EventMessage> =>
+  decodeMessage<EventMessage>(body, ['log', 'status', 'heartbeat']);
+
+/** The bytes put on the wire for a message. */
+export function encodeMessage(message: object): Buffer {
+  return Buffer.from(JSON.stringify(message), 'utf8');
+}
