@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { AmqpModule } from '@app/amqp';
+import { CatalogueModule } from '@app/catalogue';
+import { DISPATCHER_CONFIG, dispatcherConfigFromEnv } from './dispatcher.config';
+import { DispatchService } from './dispatch.service';
+
+/** The back-end worker: AMQP and the catalogue, never the database. */
+@Module({
+  imports: [
+    LoggerModule.forRoot({ pinoHttp: { level: process.env.LOG_LEVEL ?? 'info' } }),
+    AmqpModule.forRoot('aegir-dispatcher'),
+    CatalogueModule.forRoot(),
+  ],
+  providers: [{ provide: DISPATCHER_CONFIG, useFactory: () => dispatcherConfigFromEnv() }, DispatchService],
+})
+export class DispatcherModule {}

@@ -1,0 +1,170 @@
+import type { Catalogue, ResolvedTask, TaskContext } from '@app/catalogue';
+import type { DispatchMessage, OperationStatus } from '@app/contracts';
+import { prepareTask, runProcess, Workspace, type RunResult, type RunningProcess } from '@app/runner';
+import type { DispatcherConfig } from './dispatcher.config';
+import type { OperationEvents } from './operation-events';
+
+interface PlannedTask {
+  id: string;
+  resolved: ResolvedTask;
+}
+
+/** How one task's process ended, in the words of the status machine. */
+export function taskOutcome(result: RunResult): { status: OperationStatus; reason: string | null } {
+  switch (result.outcome) {
+    case 'exited':
+      return result.exitCode === 0
+        ? { status: 'succeeded', reason: null }
+        : {
+            status: 'failed',
+            reason:
+              result.exitCode === null
+                ? `killed by ${result.signal ?? 'a signal'}`
+                : `exited with code ${result.exitCode}`,
+          };
+    case 'timed_out':
+      return { status: 'timed_out', reason: result.error ?? 'timed out' };
+    case 'cancelled':
+      return { status: 'cancelled', reason: result.error ?? 'cancelled' };
+    case 'spawn_failed':
+      return { status: 'failed', reason: result.error ?? 'could not start the process' };
+  }
+}
+
+/**
+ * Runs one dispatched operation: its tasks in order in a private workspace, every
+ * output line and status change sent back through its event stream.
+ */
+export class OperationRun {
+  private current?: RunningProcess;
+  private stopReason?: string;
+
+  constructor(
+    private readonly message: DispatchMessage,
+    private readonly events: OperationEvents,
+    private readonly catalogue: Catalogue,
+    private readonly config: DispatcherConfig,
+  ) {}
+
+  get operationId(): string {
+    return this.message.operationId;
+  }
+
+  /**
+   * Resolves the tasks and reports `running` (or the failure to start). Resolves once the
+   * broker confirmed that report; `run()` must then be called if it returned a plan.
+   */
+  async claim(): Promise<PlannedTask[] | null> {
+    const context = this.context();
+    let plan: PlannedTask[];
+    try {
+      plan = this.message.tasks.map((task) => ({
+        id: task.id,
+        resolved: this.catalogue.resolveTask(context, task.name),
+      }));
+    } catch (error) {
+      const reason = `cannot run on dispatcher ${this.config.id}: ${describe(error)}`;
+      await this.skipTasks(0, reason);
+      await this.events.status({ taskId: null, status: 'failed', reason, lineCount: 0 });
+      return null;
+    }
+    await this.events.status({ taskId: null, status: 'running' });
+    return plan;
+  }
+
+  async run(plan: PlannedTask[]): Promise<OperationStatus> {
+    let workspace: Workspace | undefined;
+    let final: { status: OperationStatus; reason: string | null; exitCode: number | null } = {
+      status: 'succeeded',
+      reason: null,
+      exitCode: 0,
+    };
+    try {
+      workspace = await Workspace.create(this.config.workDir, `op-${this.operationId}-`);
+      for (let index = 0; index < plan.length; index++) {
+        const { id, resolved } = plan[index];
+        if (this.stopReason) {
+          final = { status: 'cancelled', reason: this.stopReason, exitCode: null };
+          await this.skipTasks(index, `not run: ${this.stopReason}`);
+          break;
+        }
+        const outcome = await this.runTask(id, resolved, workspace);
+        if (outcome.status !== 'succeeded') {
+          final = {
+            status: outcome.status,
+            reason: `task "${resolved.name}": ${outcome.reason ?? outcome.status}`,
+            exitCode: outcome.exitCode,
+          };
+          await this.skipTasks(index + 1, `not run: task "${resolved.name}" ${outcome.status}`);
+          break;
+        }
+      }
+    } catch (error) {
+      final = { status: 'failed', reason: `dispatcher error: ${describe(error)}`, exitCode: null };
+    } finally {
+      await workspace?.remove().catch(() => undefined);
+    }
+    await this.events.status({
+      taskId: null,
+      ...final,
+      lineCount: this.events.lineCount,
+    });
+    return final.status;
+  }
+
+  /** Stops the running task's process group (TERM, then KILL) and runs no further task. */
+  stop(reason: string): void {
+    this.stopReason ??= reason;
+    this.current?.stop('cancelled');
+  }
+
+  private async runTask(
+    taskId: string,
+    task: ResolvedTask,
+    workspace: Workspace,
+  ): Promise<{ status: OperationStatus; reason: string | null; exitCode: number | null }> {
+    await this.events.status({ taskId, status: 'running' });
+    const prepared = await prepareTask(task, {
+      ...this.context(),
+      workspace,
+      stateDir: this.config.stateDir,
+      taskName: task.name,
+    });
+    await this.events.line(taskId, 'system', `== task ${task.name}: ${prepared.argv.join(' ')}`);
+    this.current = runProcess({
+      ...prepared,
+      timeoutMs: task.timeoutSeconds * 1000,
+      killGraceMs: this.config.killGraceMs,
+      maxLineLength: this.config.maxLineLength,
+      onLine: (stream, text) => this.events.line(taskId, stream, text),
+    });
+    if (this.stopReason) this.current.stop('cancelled');
+    const result = await this.current.result;
+    this.current = undefined;
+    const outcome = taskOutcome(result);
+    const reason = outcome.status === 'cancelled' ? (this.stopReason ?? outcome.reason) : outcome.reason;
+    await this.events.line(
+      taskId,
+      'system',
+      `== task ${task.name}: ${outcome.status}${reason ? ` (${reason})` : ''} in ${(result.durationMs / 1000).toFixed(1)} s`,
+    );
+    await this.events.status({ taskId, status: outcome.status, exitCode: result.exitCode, reason });
+    return { status: outcome.status, reason, exitCode: result.exitCode };
+  }
+
+  /** Tasks after a failure never run; they end `cancelled` with the reason, never stay queued. */
+  private async skipTasks(from: number, reason: string): Promise<void> {
+    for (const task of this.message.tasks.slice(from)) {
+      await this.events.status({ taskId: task.id, status: 'cancelled', reason });
+    }
+  }
+
+  private context(): TaskContext {
+    const { operationId, type, target, params } = this.message;
+    return { operationId, type, target, params };
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

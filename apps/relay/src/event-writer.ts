@@ -1,0 +1,126 @@
+import type { EntityManager } from 'typeorm';
+import type {
+  EventMessage,
+  HeartbeatMessage,
+  LogMessage,
+  StatusMessage,
+} from '@app/contracts';
+import { isTerminal } from '@app/contracts';
+import { LOG_CHANNEL, statusesBefore } from '@app/database';
+
+/**
+ * Writes a batch of events in one transaction: log lines idempotently on
+ * (operation_id, seq), statuses only forward, heartbeats; then NOTIFYs followers of
+ * each operation touched (delivered when the transaction commits).
+ */
+export async function writeEvents(manager: EntityManager, events: EventMessage[]): Promise<void> {
+  const touched = new Set<string>();
+  await insertLines(
+    manager,
+    events.filter((event): event is LogMessage => event.kind === 'log'),
+  );
+  for (const event of events) {
+    if (event.kind === 'log') touched.add(event.operationId);
+    if (event.kind === 'status') {
+      await applyStatus(manager, event);
+      touched.add(event.operationId);
+    }
+  }
+  await recordHeartbeats(
+    manager,
+    events.filter((event): event is HeartbeatMessage => event.kind === 'heartbeat'),
+  );
+  if (touched.size > 0) {
+    await manager.query(`SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id`, [
+      LOG_CHANNEL,
+      [...touched],
+    ]);
+  }
+}
+
+async function insertLines(manager: EntityManager, messages: LogMessage[]): Promise<void> {
+  const operationIds: string[] = [];
+  const taskIds: (string | null)[] = [];
+  const seqs: number[] = [];
+  const streams: string[] = [];
+  const texts: string[] = [];
+  const ats: string[] = [];
+  for (const message of messages) {
+    for (const line of message.lines) {
+      operationIds.push(message.operationId);
+      taskIds.push(line.taskId);
+      seqs.push(line.seq);
+      streams.push(line.stream);
+      texts.push(line.text);
+      ats.push(line.at);
+    }
+  }
+  if (seqs.length === 0) return;
+  await manager.query(
+    `INSERT INTO log_lines (operation_id, task_id, seq, stream, line, emitted_at)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[])
+     ON CONFLICT (operation_id, seq) DO NOTHING`,
+    [operationIds, taskIds, seqs, streams, texts, ats],
+  );
+}
+
+async function applyStatus(manager: EntityManager, event: StatusMessage): Promise<void> {
+  const terminal = isTerminal(event.status);
+  const from = statusesBefore(event.status);
+  if (event.taskId === null) {
+    await manager.query(
+      `UPDATE operations
+          SET status = $2,
+              reason = COALESCE($3, reason),
+              exit_code = COALESCE($4, exit_code),
+              dispatcher_id = $5,
+              started_at = CASE WHEN $2 = 'running' THEN COALESCE(started_at, $6) ELSE started_at END,
+              finished_at = CASE WHEN $7 THEN $6 ELSE finished_at END,
+              line_count = COALESCE($8, line_count),
+              updated_at = now()
+        WHERE id = $1 AND status = ANY($9::text[])`,
+      [
+        event.operationId,
+        event.status,
+        event.reason ?? null,
+        event.exitCode ?? null,
+        event.dispatcherId,
+        event.at,
+        terminal,
+        event.lineCount ?? null,
+        from,
+      ],
+    );
+    return;
+  }
+  await manager.query(
+    `UPDATE tasks
+        SET status = $3,
+            reason = COALESCE($4, reason),
+            exit_code = COALESCE($5, exit_code),
+            started_at = CASE WHEN $3 = 'running' THEN COALESCE(started_at, $6) ELSE started_at END,
+            finished_at = CASE WHEN $7 THEN $6 ELSE finished_at END
+      WHERE id = $2 AND operation_id = $1 AND status = ANY($8::text[])`,
+    [
+      event.operationId,
+      event.taskId,
+      event.status,
+      event.reason ?? null,
+      event.exitCode ?? null,
+      event.at,
+      terminal,
+      from,
+    ],
+  );
+}
+
+async function recordHeartbeats(manager: EntityManager, beats: HeartbeatMessage[]): Promise<void> {
+  for (const beat of beats) {
+    if (beat.operations.length === 0) continue;
+    await manager.query(
+      `UPDATE operations SET heartbeat_at = GREATEST(heartbeat_at, $2::timestamptz), dispatcher_id = $3
+        WHERE id = ANY($1::uuid[]) AND status IN ('dispatched', 'running')`,
+      [beat.operations, beat.at, beat.dispatcherId],
+    );
+  }
+}

@@ -1,0 +1,116 @@
+import { DynamicModule, Global, Injectable, Logger, Module, OnModuleDestroy } from '@nestjs/common';
+import {
+  AmqpConnection,
+  MessageHandlerErrorBehavior,
+  RabbitMQModule,
+} from '@golevelup/nestjs-rabbitmq';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel } from 'amqplib';
+import type { Topology } from '@app/contracts';
+import { amqpOptionsFromEnv, redactUrl, type AmqpOptions } from './amqp.config';
+import { ConfirmedPublisher } from './confirmed-publisher';
+import { QueueConsumer, type ConsumerOptions } from './queue-consumer';
+import { declareTopology } from './topology';
+
+export const AMQP_OPTIONS = Symbol('AMQP_OPTIONS');
+
+/** The one place apps get channels, publishers and consumers from. */
+@Injectable()
+export class AmqpChannels implements OnModuleDestroy {
+  private readonly logger = new Logger(AmqpChannels.name);
+  private readonly channels: ChannelWrapper[] = [];
+  private publisher?: ConfirmedPublisher;
+
+  constructor(
+    private readonly connection: AmqpConnection,
+    private readonly options: AmqpOptions,
+  ) {}
+
+  createChannel(name: string, setup: (channel: ConfirmChannel) => Promise<void>): ChannelWrapper {
+    const wrapper = this.connection.managedConnection.createChannel({
+      name,
+      confirm: true,
+      json: false,
+      setup: (channel: ConfirmChannel) => setup(channel),
+    });
+    wrapper.on('error', (error: Error) =>
+      this.logger.warn(`channel ${name}: ${error.message}`),
+    );
+    this.channels.push(wrapper);
+    return wrapper;
+  }
+
+  /** Asserts the topology now and again after every reconnect. */
+  async declare(topology: Topology): Promise<void> {
+    const wrapper = this.createChannel('topology', (channel) => declareTopology(channel, topology));
+    await wrapper.waitForConnect();
+  }
+
+  /** Shared by everything in the app that publishes: one confirm channel. */
+  confirmedPublisher(): ConfirmedPublisher {
+    this.publisher ??= new ConfirmedPublisher(
+      (setup) => this.createChannel('publisher', setup),
+      this.options.publishTimeoutMs,
+    );
+    return this.publisher;
+  }
+
+  consumer<T>(options: ConsumerOptions<T>): QueueConsumer<T> {
+    return new QueueConsumer<T>(
+      (setup) => this.createChannel(`consumer:${options.queue}`, setup),
+      this.confirmedPublisher(),
+      options,
+    );
+  }
+
+  get connected(): boolean {
+    return this.connection.connected;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.allSettled(this.channels.map((channel) => channel.close()));
+  }
+}
+
+@Global()
+@Module({})
+export class AmqpModule {
+  /**
+   * golevelup owns the connection (reconnects, start-up wait); handlers are never
+   * discovered, and a failing one would be nacked to the dead-letter exchange.
+   */
+  static forRoot(appName: string): DynamicModule {
+    const options = amqpOptionsFromEnv();
+    return {
+      module: AmqpModule,
+      imports: [
+        RabbitMQModule.forRoot({
+          name: appName,
+          uri: options.url,
+          registerHandlers: false,
+          enableControllerDiscovery: false,
+          enableDirectReplyTo: false,
+          defaultSubscribeErrorBehavior: MessageHandlerErrorBehavior.NACK,
+          connectionInitOptions: { wait: true, timeout: options.connectTimeoutMs, reject: true },
+          connectionManagerOptions: {
+            heartbeatIntervalInSeconds: 10,
+            reconnectTimeInSeconds: 1,
+            connectionOptions: { clientProperties: { connection_name: appName } },
+          },
+        }),
+      ],
+      providers: [
+        { provide: AMQP_OPTIONS, useValue: options },
+        {
+          provide: AmqpChannels,
+          inject: [AmqpConnection],
+          useFactory: (connection: AmqpConnection) => {
+            new Logger(AmqpModule.name).log(`broker ${redactUrl(options.url)}`);
+            return new AmqpChannels(connection, options);
+          },
+        },
+      ],
+      exports: [AmqpChannels, AMQP_OPTIONS],
+    };
+  }
+}

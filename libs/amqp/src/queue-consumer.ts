@@ -1,0 +1,229 @@
+import { Logger } from '@nestjs/common';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import {
+  DEAD_LETTER_QUEUE_HEADER,
+  DEAD_LETTER_REASON_HEADER,
+  Exchanges,
+  type Decoded,
+} from '@app/contracts';
+import type { ConfirmedPublisher } from './confirmed-publisher';
+
+/** One delivery, decoded, with the channel it arrived on (acks must go back there). */
+export interface Delivery<T> {
+  message: T;
+  raw: ConsumeMessage;
+  channel: ConfirmChannel;
+  /** Dead-letter this delivery with a reason instead of acking it. */
+  reject(reason: string): void;
+}
+
+export interface ConsumerOptions<T> {
+  queue: string;
+  prefetch: number;
+  decode: (body: Buffer) => Decoded<T>;
+  /** Assert the queue (e.g. an exclusive server-named one) and return its name. */
+  assertQueue?: (channel: ConfirmChannel) => Promise<string>;
+}
+
+export interface BatchOptions {
+  maxBatch: number;
+  maxWaitMs: number;
+}
+
+type ChannelFactory = (setup: (channel: ConfirmChannel) => Promise<void>) => ChannelWrapper;
+
+/**
+ * Consumes a queue with manual acks. Messages that fail to decode are dead-lettered at
+ * once with their reason; a handler that throws gets its message dead-lettered too, so
+ * nothing is requeued forever and a bad message never stalls the queue. A handler that
+ * must wait (a database outage) simply does not return: the message stays unacked.
+ */
+export class QueueConsumer<T> {
+  private readonly logger: Logger;
+  private channelWrapper?: ChannelWrapper;
+  private consumerTag?: { channel: ConfirmChannel; tag: string };
+  private stopping = false;
+  private inFlight = 0;
+  private idle?: () => void;
+  private pending: Delivery<T>[] = [];
+  private wake?: () => void;
+
+  constructor(
+    private readonly createChannel: ChannelFactory,
+    private readonly deadLetters: ConfirmedPublisher,
+    private readonly options: ConsumerOptions<T>,
+  ) {
+    this.logger = new Logger(`QueueConsumer(${options.queue})`);
+  }
+
+  /** Each delivery is handled on its own, up to `prefetch` at once; acked when the handler resolves. */
+  start(handler: (delivery: Delivery<T>) => Promise<void>): void {
+    this.open((delivery) => {
+      void this.track(async () => {
+        try {
+          await handler(delivery);
+        } catch (error) {
+          delivery.reject(`handler failed: ${describe(error)}`);
+        }
+        await this.settle([delivery]);
+      });
+    });
+  }
+
+  /** Deliveries are handed over in batches, one batch at a time, in delivery order. */
+  startBatches(options: BatchOptions, handler: (batch: Delivery<T>[]) => Promise<void>): void {
+    this.open((delivery) => {
+      this.pending.push(delivery);
+      this.wake?.();
+    });
+    void this.track(() => this.batchLoop(options, handler));
+  }
+
+  private async batchLoop(
+    options: BatchOptions,
+    handler: (batch: Delivery<T>[]) => Promise<void>,
+  ): Promise<void> {
+    while (!this.stopping) {
+      if (this.pending.length === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        continue;
+      }
+      if (this.pending.length < options.maxBatch) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, options.maxWaitMs);
+          this.wake = () => {
+            if (this.pending.length >= options.maxBatch) {
+              clearTimeout(timer);
+              resolve();
+            }
+          };
+        });
+        this.wake = undefined;
+      }
+      const batch = this.pending.splice(0, options.maxBatch).filter((d) => isOpen(d.channel));
+      if (batch.length === 0) continue;
+      try {
+        await handler(batch);
+      } catch (error) {
+        const reason = `handler failed: ${describe(error)}`;
+        for (const delivery of batch) delivery.reject(reason);
+      }
+      await this.settle(batch);
+    }
+  }
+
+  private open(onDelivery: (delivery: Delivery<T>) => void): void {
+    this.channelWrapper = this.createChannel(async (channel) => {
+      channel.once('close', () => closedChannels.add(channel));
+      await channel.prefetch(this.options.prefetch);
+      const queue = this.options.assertQueue
+        ? await this.options.assertQueue(channel)
+        : this.options.queue;
+      const { consumerTag } = await channel.consume(queue, (raw) => {
+        if (!raw) return; // the broker cancelled the consumer; the wrapper reconnects
+        void this.receive(channel, raw, onDelivery);
+      });
+      this.consumerTag = { channel, tag: consumerTag };
+    });
+  }
+
+  private async receive(
+    channel: ConfirmChannel,
+    raw: ConsumeMessage,
+    onDelivery: (delivery: Delivery<T>) => void,
+  ): Promise<void> {
+    const decoded = this.options.decode(raw.content);
+    if (!decoded.ok) {
+      await this.track(() => this.deadLetter(channel, raw, decoded.reason));
+      return;
+    }
+    onDelivery(new PendingDelivery(decoded.message, raw, channel));
+  }
+
+  private async settle(deliveries: Delivery<T>[]): Promise<void> {
+    for (const delivery of deliveries) {
+      const { rejection } = delivery as PendingDelivery<T>;
+      if (rejection !== undefined) {
+        await this.deadLetter(delivery.channel, delivery.raw, rejection);
+      } else {
+        safely(() => delivery.channel.ack(delivery.raw));
+      }
+    }
+  }
+
+  /** Republish with the reason in a header, then ack; if that fails, let the broker dead-letter it. */
+  private async deadLetter(channel: ConfirmChannel, raw: ConsumeMessage, reason: string) {
+    this.logger.warn(`dead-lettering message ${raw.properties.messageId ?? ''}: ${reason}`);
+    try {
+      await this.deadLetters.publish(Exchanges.deadLetter, raw.fields.routingKey, raw.content, {
+        messageId: raw.properties.messageId as string | undefined,
+        type: raw.properties.type as string | undefined,
+        headers: {
+          ...(raw.properties.headers ?? {}),
+          [DEAD_LETTER_REASON_HEADER]: reason,
+          [DEAD_LETTER_QUEUE_HEADER]: this.options.queue,
+          'x-aegir-exchange': raw.fields.exchange,
+        },
+      });
+      safely(() => channel.ack(raw));
+    } catch (error) {
+      this.logger.error(`could not dead-letter with a reason (${describe(error)}); nacking`);
+      safely(() => channel.nack(raw, false, false));
+    }
+  }
+
+  private async track(work: () => Promise<void>): Promise<void> {
+    this.inFlight++;
+    try {
+      await work();
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) this.idle?.();
+    }
+  }
+
+  /** Stops taking deliveries, lets the work in hand finish (its acks included), closes. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    if (this.consumerTag && isOpen(this.consumerTag.channel)) {
+      await this.consumerTag.channel.cancel(this.consumerTag.tag).catch(() => undefined);
+    }
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    this.pending = [];
+    await this.channelWrapper?.close();
+  }
+}
+
+class PendingDelivery<T> implements Delivery<T> {
+  rejection?: string;
+  constructor(
+    readonly message: T,
+    readonly raw: ConsumeMessage,
+    readonly channel: ConfirmChannel,
+  ) {}
+  reject(reason: string): void {
+    this.rejection = reason;
+  }
+}
+
+/** Channels that closed: their unacked deliveries come again on the next channel. */
+const closedChannels = new WeakSet<ConfirmChannel>();
+
+function isOpen(channel: ConfirmChannel): boolean {
+  return !closedChannels.has(channel);
+}
+
+function safely(action: () => void): void {
+  try {
+    action();
+  } catch {
+    // the channel closed: the broker requeues the message and it is handled again
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,188 @@
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { createTestVhost, type TestVhost } from './broker';
+import { createTestDatabase, type TestDatabase } from './database';
+import { AppProcess, appEntry, repoRoot, type AppName } from './processes';
+
+const run = promisify(execFile);
+
+export const fixtures = {
+  catalogueDir: resolve(repoRoot, 'test', 'fixtures', 'catalogue'),
+  playbooksDir: resolve(repoRoot, 'test', 'fixtures', 'playbooks'),
+};
+
+export interface StackOptions {
+  catalogueDir?: string;
+  playbooksDir?: string;
+  /** Extra environment per app. */
+  env?: Partial<Record<AppName, NodeJS.ProcessEnv>>;
+}
+
+export interface HttpResponse<T = any> {
+  status: number;
+  body: T;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+/** Only what a process needs from the test's environment: no credentials leak between apps. */
+function baseEnv(): NodeJS.ProcessEnv {
+  const { PATH, HOME, LANG } = process.env;
+  return { PATH, HOME, LANG, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info', NODE_ENV: 'test' };
+}
+
+/**
+ * The whole system for one test file: its own database and vhost, the broker topology
+ * set up by `aegir broker:setup`, and real relay, dispatcher and api processes.
+ */
+export class Stack {
+  readonly apps = new Map<AppName, AppProcess>();
+  private client?: Client;
+
+  private constructor(
+    readonly db: TestDatabase,
+    readonly vhost: TestVhost,
+    readonly apiUrl: string,
+    private readonly env: Record<AppName, NodeJS.ProcessEnv>,
+  ) {}
+
+  static async start(options: StackOptions = {}): Promise<Stack> {
+    const db = await createTestDatabase('aegir_e2e');
+    const vhost = await createTestVhost('aegir_e2e');
+    const port = await freePort();
+    const catalogue = {
+      CATALOGUE_DIR: options.catalogueDir ?? fixtures.catalogueDir,
+      PLAYBOOKS_DIR: options.playbooksDir ?? fixtures.playbooksDir,
+    };
+    const env: Record<AppName, NodeJS.ProcessEnv> = {
+      api: { ...baseEnv(), ...catalogue, DATABASE_URL: db.url, API_PORT: String(port), ...options.env?.api },
+      relay: {
+        ...baseEnv(),
+        DATABASE_URL: db.url,
+        AMQP_URL: vhost.url,
+        RELAY_OUTBOX_POLL_MS: '500',
+        ...options.env?.relay,
+      },
+      dispatcher: {
+        ...baseEnv(),
+        ...catalogue,
+        AMQP_URL: vhost.url,
+        DISPATCHER_ID: `test-dispatcher-${port}`,
+        DISPATCHER_HEARTBEAT_MS: '1000',
+        DISPATCHER_KILL_GRACE_MS: '1000',
+        ...options.env?.dispatcher,
+      },
+      console: { ...baseEnv(), ...catalogue, DATABASE_URL: db.url, AMQP_URL: vhost.url, ...options.env?.console },
+    };
+    const stack = new Stack(db, vhost, `http://127.0.0.1:${port}/api/v1`, env);
+    try {
+      await stack.aegir(['broker:setup']);
+      await Promise.all([stack.startApp('relay'), stack.startApp('dispatcher'), stack.startApp('api')]);
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+    return stack;
+  }
+
+  envOf(app: AppName): NodeJS.ProcessEnv {
+    return this.env[app];
+  }
+
+  async startApp(app: Exclude<AppName, 'console'>): Promise<AppProcess> {
+    const process = new AppProcess(app, this.env[app]);
+    this.apps.set(app, process);
+    await process.waitFor(`${app} ready`);
+    return process;
+  }
+
+  app(app: AppName): AppProcess {
+    const process = this.apps.get(app);
+    if (!process) throw new Error(`${app} is not running`);
+    return process;
+  }
+
+  /** Runs the `aegir` CLI with the stack's console environment. */
+  async aegir(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [appEntry('console'), ...args], {
+        cwd: repoRoot,
+        env: this.env.console,
+        timeout: 60_000,
+      });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code?: number; stdout?: string; stderr?: string };
+      if (typeof failed.code !== 'number') throw error;
+      return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+    }
+  }
+
+  async request<T = any>(method: string, path: string, body?: unknown): Promise<HttpResponse<T>> {
+    const response = await fetch(`${this.apiUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  async query<T = any>(sql: string, params: unknown[] = []): Promise<T[]> {
+    if (!this.client) {
+      this.client = new Client({ connectionString: this.db.url, application_name: 'aegir-e2e' });
+      await this.client.connect();
+    }
+    const result = await this.client.query(sql, params);
+    return result.rows as T[];
+  }
+
+  /** Polls the api until the operation is in a terminal status and all its lines are stored. */
+  async waitForEnd(id: string, timeoutMs = 60_000): Promise<any> {
+    const started = Date.now();
+    for (;;) {
+      const { status, body } = await this.request('GET', `/operations/${id}`);
+      if (status !== 200) throw new Error(`GET /operations/${id} answered ${status}`);
+      if (['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'].includes(body.status)) {
+        return body;
+      }
+      if (Date.now() - started > timeoutMs) {
+        throw new Error(
+          `operation ${id} still ${body.status} after ${timeoutMs} ms\n` +
+            [...this.apps.values()].map((app) => `--- ${app.app}\n${app.text()}`).join('\n'),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Every stored line of an operation, in seq order, read from the database itself. */
+  async lines(id: string): Promise<{ seq: number; stream: string; line: string; task_id: string | null }[]> {
+    const rows = await this.query(
+      `SELECT seq, stream, line, task_id FROM log_lines WHERE operation_id = $1 ORDER BY seq`,
+      [id],
+    );
+    return rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+  }
+
+  async stop(): Promise<void> {
+    const exits = await Promise.all([...this.apps.values()].map((app) => app.stop()));
+    this.apps.clear();
+    await this.client?.end().catch(() => undefined);
+    await this.db.drop().catch(() => undefined);
+    await this.vhost.delete().catch(() => undefined);
+    void exits;
+  }
+}
