@@ -35,7 +35,10 @@ export class PgListener {
 
   private reconnect(client: Client, error?: unknown): void {
     if (this.stopped || this.retry || (this.client && this.client !== client)) return;
-    if (error) this.logger.warn(`LISTEN ${this.channel} lost: ${String(error)}; retrying`);
+    if (error) {
+      const reason = error instanceof Error ? error.message : JSON.stringify(error);
+      this.logger.warn(`LISTEN ${this.channel} lost: ${reason}; retrying`);
+    }
     this.client = undefined;
     client.removeAllListeners();
     client.on('error', () => undefined);

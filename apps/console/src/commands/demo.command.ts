@@ -1,0 +1,147 @@
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { DataSource } from 'typeorm';
+import { amqpOptionsFromEnv, redactUrl } from '@app/amqp';
+import { catalogueOptionsFromEnv, loadCatalogue } from '@app/catalogue';
+import { isTerminal, type OperationStatus } from '@app/contracts';
+import { dataSourceOptions, runMigrations } from '@app/database';
+import { AppProcess } from '../demo/app-process';
+import { setUpBroker } from '../demo/broker-setup';
+import { checkAnsible, checkBroker, ensureDatabase } from '../demo/preflight';
+
+interface DemoOptions {
+  target: string;
+  greeting: string;
+}
+
+interface LogPage {
+  status: OperationStatus;
+  next: number;
+  lines: { seq: number; stream: string; text: string }[];
+}
+
+const ok = (text: string) => console.log(`\u2714 ${text}`);
+
+async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+/** The credentials each app may hold, and nothing else from this environment. */
+function envFor(app: 'api' | 'relay' | 'dispatcher', all: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env = { ...all };
+  if (app === 'api') for (const key of Object.keys(env)) if (key.startsWith('AMQP_')) delete env[key];
+  if (app === 'dispatcher') for (const key of Object.keys(env)) if (key.startsWith('DATABASE_')) delete env[key];
+  return env;
+}
+
+@Command({
+  name: 'demo',
+  description:
+    'Check the services, migrate, set up the broker, start relay, dispatcher and api, run demo.hello over REST and print its live log',
+})
+export class DemoCommand extends CommandRunner {
+  async run(_args: string[], options: DemoOptions): Promise<void> {
+    const dbOptions = dataSourceOptions(process.env, 'aegir-console');
+    const databaseUrl = (dbOptions as { url: string }).url;
+    const { url: amqpUrl } = amqpOptionsFromEnv();
+
+    ok(`PostgreSQL at ${redactUrl(databaseUrl)} (database ${await ensureDatabase(databaseUrl)})`);
+    await checkBroker(amqpUrl);
+    ok(`RabbitMQ at ${redactUrl(amqpUrl)}`);
+    ok(await checkAnsible());
+
+    const dataSource = new DataSource(dbOptions);
+    await dataSource.initialize();
+    try {
+      const applied = await runMigrations(dataSource);
+      ok(`migrations: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
+    } finally {
+      await dataSource.destroy();
+    }
+    const catalogue = loadCatalogue(catalogueOptionsFromEnv());
+    await setUpBroker(amqpUrl, catalogue.pools());
+    ok(`broker topology declared for pools: ${catalogue.pools().join(', ')}`);
+
+    const port = process.env.API_PORT ? Number(process.env.API_PORT) : await freePort();
+    const env = { ...process.env, API_PORT: String(port), API_HOST: '127.0.0.1' };
+    const logDir = await mkdtemp(join(tmpdir(), 'aegir-demo-'));
+    const apps = (['relay', 'dispatcher', 'api'] as const).map(
+      (app) => new AppProcess(app, envFor(app, env), logDir),
+    );
+    let status: OperationStatus | undefined;
+    try {
+      await Promise.all(apps.map((app) => app.waitUntilReady()));
+      ok(`relay, dispatcher and api started (their logs: ${logDir})`);
+      status = await this.runDemoOperation(`http://127.0.0.1:${port}/api/v1`, options);
+    } finally {
+      const codes = await Promise.all(apps.map((app) => app.stop()));
+      ok(`stopped relay, dispatcher and api (exit codes ${codes.join(', ')})`);
+    }
+    if (status !== 'succeeded') process.exitCode = 1;
+  }
+
+  private async runDemoOperation(api: string, options: DemoOptions): Promise<OperationStatus> {
+    const body = { type: 'demo.hello', target: options.target, params: { greeting: options.greeting } };
+    console.log(`\u2192 POST ${api}/operations ${JSON.stringify(body)}`);
+    const created = await fetch(`${api}/operations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const operation = (await created.json()) as { id: string; status: string; message?: unknown };
+    if (created.status !== 201) {
+      throw new Error(`the api answered ${created.status}: ${JSON.stringify(operation)}`);
+    }
+    console.log(`  operation ${operation.id} ${operation.status}; its live log:\n`);
+
+    let after = 0;
+    for (;;) {
+      const response = await fetch(`${api}/operations/${operation.id}/log?after=${after}&limit=1000`);
+      const page = (await response.json()) as LogPage;
+      for (const line of page.lines) {
+        const text = line.stream === 'system' ? `\x1b[2m${line.text}\x1b[0m` : line.text;
+        (line.stream === 'stderr' ? process.stderr : process.stdout).write(`  ${text}\n`);
+      }
+      after = page.next;
+      if (isTerminal(page.status) && page.lines.length === 0) break;
+      if (page.lines.length === 0) await new Promise((r) => setTimeout(r, 150));
+    }
+
+    const final = (await (await fetch(`${api}/operations/${operation.id}`)).json()) as {
+      status: OperationStatus;
+      reason: string | null;
+      durationMs: number | null;
+      lineCount: number | null;
+      tasks: { name: string; status: string; exitCode: number | null; durationMs: number | null }[];
+    };
+    const seconds = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
+    console.log(
+      `\noperation ${operation.id} ${final.status.toUpperCase()} in ${seconds(final.durationMs)}, ` +
+        `${final.lineCount ?? 0} lines${final.reason ? ` (${final.reason})` : ''}`,
+    );
+    for (const task of final.tasks) {
+      console.log(`  task ${task.name}: ${task.status}, exit ${task.exitCode ?? '-'}, ${seconds(task.durationMs)}`);
+    }
+    return final.status;
+  }
+
+  @Option({ flags: '--target <name>', description: 'the target to greet', defaultValue: 'localhost' })
+  parseTarget(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--greeting <text>', description: 'what to say', defaultValue: 'Hello from Aegir Queue' })
+  parseGreeting(value: string): string {
+    return value;
+  }
+}

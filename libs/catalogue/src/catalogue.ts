@@ -1,0 +1,170 @@
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { PlanError } from './errors';
+import { errorProperty, fieldPath, pointerSegments, quote } from './fields';
+import type { ArgvPart } from './placeholders';
+import type { OperationPlan, OperationType, ResolvedTask, TaskContext } from './types';
+
+/** A host or site name: no slashes, no spaces, no leading dot or dash. */
+export const TARGET_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,252})$/;
+
+/** What the loader hands the catalogue for one operation type. */
+export interface CatalogueEntry {
+  type: OperationType;
+  validateParams: ValidateFunction;
+  /** Per task: the parsed argv of a command task, or the absolute playbook path. */
+  argv: ReadonlyMap<string, readonly ArgvPart[]>;
+  playbookPaths: ReadonlyMap<string, string>;
+}
+
+export interface PlanRequest {
+  type: unknown;
+  target: unknown;
+  params: unknown;
+}
+
+function paramsError(error: ErrorObject): PlanError {
+  const segments = pointerSegments(error.instancePath);
+  const property = errorProperty(error);
+  const field = fieldPath('params', property === undefined ? segments : [...segments, property]);
+  const extra = error.keyword === 'additionalProperties' ? ` '${property}'` : '';
+  return new PlanError(
+    field,
+    `${fieldPath('params', segments)} ${error.message ?? 'is invalid'}${extra}`,
+  );
+}
+
+function checkTarget(target: unknown): string {
+  if (typeof target !== 'string') throw new PlanError('target', 'target must be string');
+  if (!TARGET_PATTERN.test(target)) {
+    throw new PlanError(
+      'target',
+      `target must match ${TARGET_PATTERN.source} (a host or site name: no slashes, no spaces, no leading dot or dash)`,
+    );
+  }
+  return target;
+}
+
+/** The operation types an installation offers, and the rules for asking for one. */
+export class Catalogue {
+  private readonly entries: ReadonlyMap<string, CatalogueEntry>;
+
+  constructor(entries: readonly CatalogueEntry[]) {
+    this.entries = new Map(
+      [...entries]
+        .sort((a, b) => (a.type.name < b.type.name ? -1 : a.type.name > b.type.name ? 1 : 0))
+        .map((entry) => [entry.type.name, entry]),
+    );
+  }
+
+  /** Every type, sorted by name. The objects are frozen. */
+  types(): OperationType[] {
+    return [...this.entries.values()].map((entry) => entry.type);
+  }
+
+  get(name: string): OperationType | undefined {
+    return this.entries.get(name)?.type;
+  }
+
+  /** The pools the types run in: one dispatch queue each. */
+  pools(): string[] {
+    return [...new Set(this.types().map((type) => type.pool))].sort();
+  }
+
+  /** Validates a client's request and expands it into the tasks to store. */
+  plan(request: PlanRequest): OperationPlan {
+    const entry = this.entry(request.type);
+    const target = checkTarget(request.target);
+    const params = this.validParams(entry, request.params);
+    return {
+      type: entry.type.name,
+      pool: entry.type.pool,
+      target,
+      params,
+      tasks: entry.type.tasks.map((task) => ({ name: task.name, runner: task.runner })),
+    };
+  }
+
+  /** What the dispatcher runs for one task, checked again against this catalogue. */
+  resolveTask(context: TaskContext, taskName: string): ResolvedTask {
+    const entry = this.entry(context.type);
+    const task = entry.type.tasks.find((candidate) => candidate.name === taskName);
+    if (!task) {
+      throw new PlanError(
+        'task',
+        `task ${quote(taskName)} is not defined for type ${quote(entry.type.name)}`,
+      );
+    }
+    const target = checkTarget(context.target);
+    const params = this.validParams(entry, context.params);
+    if (task.runner === 'ansible-playbook') {
+      return {
+        name: task.name,
+        runner: 'ansible-playbook',
+        timeoutSeconds: task.timeoutSeconds,
+        playbookPath: entry.playbookPaths.get(task.name)!,
+        inventory: task.inventory ?? 'target',
+      };
+    }
+    const values = { target, operation_id: String(context.operationId), type: entry.type.name };
+    const argv = entry.argv.get(task.name)!.map((part) => {
+      if (part.kind === 'literal') return part.text;
+      if (part.kind !== 'param') return values[part.kind];
+      return argvValue(part.name, params[part.name]);
+    });
+    return { name: task.name, runner: 'command', timeoutSeconds: task.timeoutSeconds, argv };
+  }
+
+  private entry(type: unknown): CatalogueEntry {
+    if (typeof type !== 'string') throw new PlanError('type', 'type must be string');
+    const entry = this.entries.get(type);
+    if (!entry) throw new PlanError('type', `type ${quote(type)} is not in the catalogue`);
+    return entry;
+  }
+
+  /** Validates a deep copy, so the caller's object is never changed; fills defaults. */
+  private validParams(entry: CatalogueEntry, raw: unknown): Record<string, unknown> {
+    let params: unknown;
+    try {
+      params = raw === undefined ? {} : structuredClone(raw);
+    } catch {
+      throw new PlanError('params', 'params must be plain JSON data');
+    }
+    if (!entry.validateParams(params)) {
+      const first = entry.validateParams.errors?.[0];
+      throw first ? paramsError(first) : new PlanError('params', 'params is invalid');
+    }
+    checkNoAnsibleMarkers(params, []);
+    return params as Record<string, unknown>;
+  }
+}
+
+/**
+ * Ansible's JSON loader reads keys such as `__ansible_unsafe` or `__ansible_vault` as markers,
+ * not data; the dispatcher refuses them, so refuse them here first, naming the field.
+ */
+function checkNoAnsibleMarkers(value: unknown, path: string[]): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => checkNoAnsibleMarkers(item, [...path, String(index)]));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, child] of Object.entries(value)) {
+      if (key.startsWith('__ansible')) {
+        const field = fieldPath('params', [...path, key]);
+        throw new PlanError(field, `${field} is a reserved name`);
+      }
+      checkNoAnsibleMarkers(child, [...path, key]);
+    }
+  }
+}
+
+function argvValue(name: string, value: unknown): string {
+  const field = `params.${name}`;
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+    throw new PlanError(
+      field,
+      `${field} must be a string, number or boolean to fill an argv element`,
+    );
+  }
+  const text = String(value);
+  if (text.includes('\0')) throw new PlanError(field, `${field} must not contain a NUL character`);
+  return text;
+}
