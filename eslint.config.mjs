@@ -29,7 +29,14 @@ export default tseslint.config(
       '@typescript-eslint/no-extraneous-class': 'off',
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/libs/*', '../../libs/**', '**/apps/*/src/**'], message: 'Import libs through their @app/... alias.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/libs/*', '../../libs/**', '**/apps/*/src/**'],
+              message: 'Import libs through their @app/... alias.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -62,7 +62,12 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
     assert.match(stdout.slice(playRecap).join('\n'), /ok=\d+\s+changed=[1-9]/);
     assert.ok(stdout.some((l) => l.includes('Hi from the e2e test')));
 
-    const direct = await runPlaybookByHand(stack, created.body.id, stateDir, 'Hi from the e2e test');
+    const direct = await runPlaybookByHand(
+      stack,
+      created.body.id,
+      stateDir,
+      'Hi from the e2e test',
+    );
     assert.deepEqual(normalise(stdout), normalise(direct));
 
     // And the api reads them back in order, page by page.
@@ -72,13 +77,19 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
       first.body.lines.map((l: { seq: number }) => l.seq),
       [1, 2, 3, 4, 5],
     );
-    const rest = await stack.request('GET', `/operations/${created.body.id}/log?after=${first.body.next}`);
+    const rest = await stack.request(
+      'GET',
+      `/operations/${created.body.id}/log?after=${first.body.next}`,
+    );
     assert.equal(rest.body.lines[0].seq, 6);
     assert.equal(first.body.lines.length + rest.body.lines.length, lines.length);
   });
 
   it('fails the operation at the first failing task; later tasks never run', async () => {
-    const created = await stack.request('POST', '/operations', { type: 'test.fail', target: 'host-1' });
+    const created = await stack.request('POST', '/operations', {
+      type: 'test.fail',
+      target: 'host-1',
+    });
     assert.equal(created.status, 201);
     const done = await stack.waitForEnd(created.body.id);
 
@@ -103,13 +114,10 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
       ['stdout', 'first-1'],
       ['stdout', 'first-2'],
     ]);
-    assert.deepEqual(
-      output.slice(2).sort(),
-      [
-        ['stderr', 'second-err'],
-        ['stdout', 'second-out'],
-      ],
-    );
+    assert.deepEqual(output.slice(2).sort(), [
+      ['stderr', 'second-err'],
+      ['stdout', 'second-out'],
+    ]);
     assert.ok(!lines.some((l) => l.line.includes('third-ran')), 'the third task did not run');
   });
 
@@ -117,14 +125,20 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
     const counts = [1000, 2000, 3000, 4000, 5000];
     const created = await Promise.all(
       counts.map((count) =>
-        stack.request('POST', '/operations', { type: 'test.lines', target: `host-${count}`, params: { count } }),
+        stack.request('POST', '/operations', {
+          type: 'test.lines',
+          target: `host-${count}`,
+          params: { count },
+        }),
       ),
     );
     for (const response of created) assert.equal(response.status, 201);
     const ended = await Promise.all(created.map((response) => stack.waitForEnd(response.body.id)));
     for (const [index, done] of ended.entries()) {
       assert.equal(done.status, 'succeeded');
-      const stdout = (await stack.lines(done.id)).filter((l) => l.stream === 'stdout').map((l) => l.line);
+      const stdout = (await stack.lines(done.id))
+        .filter((l) => l.stream === 'stdout')
+        .map((l) => l.line);
       assert.deepEqual(
         stdout,
         Array.from({ length: counts[index] }, (_, i) => `line ${i + 1}`),
@@ -133,7 +147,9 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
   });
 
   it('rejects invalid requests with the field at fault, and writes nothing', async () => {
-    const before = await stack.query(`SELECT (SELECT count(*) FROM operations) AS ops, (SELECT count(*) FROM outbox) AS outbox`);
+    const before = await stack.query(
+      `SELECT (SELECT count(*) FROM operations) AS ops, (SELECT count(*) FROM outbox) AS outbox`,
+    );
     const cases: [unknown, RegExp][] = [
       [{ type: 'no.such.type', target: 'h' }, /type/],
       [{ type: 'demo.hello', target: 'h', params: { greeting: 42 } }, /params\.greeting/],
@@ -149,7 +165,9 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
     }
     const malformed = await stack.request('POST', '/operations', '{"type": ');
     assert.equal(malformed.status, 400);
-    const after = await stack.query(`SELECT (SELECT count(*) FROM operations) AS ops, (SELECT count(*) FROM outbox) AS outbox`);
+    const after = await stack.query(
+      `SELECT (SELECT count(*) FROM operations) AS ops, (SELECT count(*) FROM outbox) AS outbox`,
+    );
     assert.deepEqual(after, before);
 
     const unknown = await stack.request('GET', '/operations/7b0c4a4e-0000-4000-8000-000000000000');
@@ -158,7 +176,9 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
 
   it('keeps credentials apart: the api holds no broker URL, the dispatcher no database URL', async () => {
     const environ = async (pid: number) =>
-      (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').map((entry) => entry.split('=')[0]);
+      (await readFile(`/proc/${pid}/environ`, 'utf8'))
+        .split('\0')
+        .map((entry) => entry.split('=')[0]);
     const apiEnv = await environ(stack.app('api').pid);
     const dispatcherEnv = await environ(stack.app('dispatcher').pid);
     assert.ok(apiEnv.includes('DATABASE_URL'));
@@ -168,7 +188,14 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
 
     // What the servers see: the broker has connections only from relay and dispatcher,
     // the database has none from the dispatcher.
-    const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', '-p', stack.vhost.name, '--no-table-headers', 'client_properties']);
+    const { stdout } = await run('rabbitmqctl', [
+      '-q',
+      'list_connections',
+      '-p',
+      stack.vhost.name,
+      '--no-table-headers',
+      'client_properties',
+    ]);
     const names = [...stdout.matchAll(/connection_name","([^"]+)"/g)].map((m) => m[1]).sort();
     assert.deepEqual([...new Set(names)], ['aegir-dispatcher', 'aegir-relay']);
     const clients = await stack.query(
@@ -180,7 +207,15 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
   });
 
   it('drives the same pipeline from the aegir CLI', async () => {
-    const created = await stack.aegir(['op:create', 'test.echo', '--target', 'cli-host', '--param', 'message=from the cli', '--json']);
+    const created = await stack.aegir([
+      'op:create',
+      'test.echo',
+      '--target',
+      'cli-host',
+      '--param',
+      'message=from the cli',
+      '--json',
+    ]);
     assert.equal(created.code, 0, created.stderr);
     const operation = JSON.parse(created.stdout);
     await stack.waitForEnd(operation.id);
@@ -203,13 +238,26 @@ async function runPlaybookByHand(
 ): Promise<string[]> {
   const env = stack.envOf('dispatcher');
   const catalogue = loadCatalogue({ dir: env.CATALOGUE_DIR!, playbooksDir: env.PLAYBOOKS_DIR! });
-  const context = { operationId, type: 'demo.hello', target: 'site-a.example', params: { greeting } };
+  const context = {
+    operationId,
+    type: 'demo.hello',
+    target: 'site-a.example',
+    params: { greeting },
+  };
   const task = catalogue.resolveTask(context, 'hello');
   const stateDir = await mkdtemp(join(tmpdir(), 'aegir-by-hand-'));
   const workspace = await Workspace.create(join(stateDir, 'work'), 'by-hand-');
   try {
-    const prepared = await prepareTask(task, { ...context, workspace, stateDir, taskName: 'hello' });
-    const { stdout } = await run(prepared.argv[0], prepared.argv.slice(1), { cwd: prepared.cwd, env: prepared.env });
+    const prepared = await prepareTask(task, {
+      ...context,
+      workspace,
+      stateDir,
+      taskName: 'hello',
+    });
+    const { stdout } = await run(prepared.argv[0], prepared.argv.slice(1), {
+      cwd: prepared.cwd,
+      env: prepared.env,
+    });
     return stdout.replaceAll(stateDir, dispatcherStateDir).split('\n').slice(0, -1);
   } finally {
     await workspace.remove();

@@ -10,7 +10,8 @@ export interface TestVhost {
   delete(): Promise<void>;
 }
 
-const baseUrl = (): URL => new URL(process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/');
+const baseUrl = (): URL =>
+  new URL(process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/');
 
 /** A RabbitMQ vhost of its own for one test file (rabbitmqctl: tests run as the broker's admin). */
 export async function createTestVhost(prefix = 'aegir_test'): Promise<TestVhost> {

@@ -49,7 +49,9 @@ export class AppProcess {
         throw new Error(`${this.app} exited with ${exitCode} before "${marker}":\n${this.text()}`);
       }
       if (Date.now() - started > timeoutMs) {
-        throw new Error(`${this.app} did not print "${marker}" within ${timeoutMs} ms:\n${this.text()}`);
+        throw new Error(
+          `${this.app} did not print "${marker}" within ${timeoutMs} ms:\n${this.text()}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }

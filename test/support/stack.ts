@@ -67,7 +67,13 @@ export class Stack {
       PLAYBOOKS_DIR: options.playbooksDir ?? fixtures.playbooksDir,
     };
     const env: Record<AppName, NodeJS.ProcessEnv> = {
-      api: { ...baseEnv(), ...catalogue, DATABASE_URL: db.url, API_PORT: String(port), ...options.env?.api },
+      api: {
+        ...baseEnv(),
+        ...catalogue,
+        DATABASE_URL: db.url,
+        API_PORT: String(port),
+        ...options.env?.api,
+      },
       relay: {
         ...baseEnv(),
         DATABASE_URL: db.url,
@@ -84,12 +90,22 @@ export class Stack {
         DISPATCHER_KILL_GRACE_MS: '1000',
         ...options.env?.dispatcher,
       },
-      console: { ...baseEnv(), ...catalogue, DATABASE_URL: db.url, AMQP_URL: vhost.url, ...options.env?.console },
+      console: {
+        ...baseEnv(),
+        ...catalogue,
+        DATABASE_URL: db.url,
+        AMQP_URL: vhost.url,
+        ...options.env?.console,
+      },
     };
     const stack = new Stack(db, vhost, `http://127.0.0.1:${port}/api/v1`, env);
     try {
       await stack.aegir(['broker:setup']);
-      await Promise.all([stack.startApp('relay'), stack.startApp('dispatcher'), stack.startApp('api')]);
+      await Promise.all([
+        stack.startApp('relay'),
+        stack.startApp('dispatcher'),
+        stack.startApp('api'),
+      ]);
     } catch (error) {
       await stack.stop();
       throw error;
@@ -169,7 +185,9 @@ export class Stack {
   }
 
   /** Every stored line of an operation, in seq order, read from the database itself. */
-  async lines(id: string): Promise<{ seq: number; stream: string; line: string; task_id: string | null }[]> {
+  async lines(
+    id: string,
+  ): Promise<{ seq: number; stream: string; line: string; task_id: string | null }[]> {
     const rows = await this.query(
       `SELECT seq, stream, line, task_id FROM log_lines WHERE operation_id = $1 ORDER BY seq`,
       [id],

@@ -64,19 +64,26 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
   /** Resolves (and so acks the message) once the operation is claimed and reported. */
   private async accept(message: DispatchMessage): Promise<void> {
     if (this.running.has(message.operationId)) {
-      this.logger.warn(`operation ${message.operationId} is already running here; duplicate dropped`);
+      this.logger.warn(
+        `operation ${message.operationId} is already running here; duplicate dropped`,
+      );
       return;
     }
     await this.acquireSlot();
-    const events = new OperationEvents(message.operationId, this.config.id, (event) => this.send(event), {
-      batchLines: this.config.logBatchLines,
-      batchMs: this.config.logBatchMs,
-      maxBufferedLines: this.config.maxBufferedLines,
-      onRetry: (error, attempt) =>
-        this.logger.warn(
-          `operation ${message.operationId}: event not confirmed (attempt ${attempt}): ${String(error)}`,
-        ),
-    });
+    const events = new OperationEvents(
+      message.operationId,
+      this.config.id,
+      (event) => this.send(event),
+      {
+        batchLines: this.config.logBatchLines,
+        batchMs: this.config.logBatchMs,
+        maxBufferedLines: this.config.maxBufferedLines,
+        onRetry: (error, attempt) =>
+          this.logger.warn(
+            `operation ${message.operationId}: event not confirmed (attempt ${attempt}): ${String(error)}`,
+          ),
+      },
+    );
     const run = new OperationRun(message, events, this.catalogue, this.config);
     this.running.set(message.operationId, run);
     let plan: Awaited<ReturnType<OperationRun['claim']>>;
@@ -90,7 +97,9 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
       this.release(message.operationId);
       return;
     }
-    this.logger.log(`operation ${message.operationId} (${message.type} on ${message.target}) running`);
+    this.logger.log(
+      `operation ${message.operationId} (${message.type} on ${message.target}) running`,
+    );
     const done = run
       .run(plan)
       .then((status) => this.logger.log(`operation ${message.operationId} ${status}`))
@@ -143,11 +152,15 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
     clearInterval(this.heartbeat);
     const consumerStopped = this.consumer?.stop();
     if (this.running.size > 0) {
-      this.logger.log(`waiting up to ${this.config.shutdownGraceMs} ms for ${this.running.size} operation(s)`);
+      this.logger.log(
+        `waiting up to ${this.config.shutdownGraceMs} ms for ${this.running.size} operation(s)`,
+      );
       const allDone = Promise.allSettled([...this.finished]);
       const timedOut = await Promise.race([
         allDone.then(() => false),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), this.config.shutdownGraceMs)),
+        new Promise<boolean>((resolve) =>
+          setTimeout(() => resolve(true), this.config.shutdownGraceMs),
+        ),
       ]);
       if (timedOut) {
         for (const run of this.running.values()) run.stop(`dispatcher ${this.config.id} shut down`);

@@ -33,7 +33,9 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): n
 export function dispatcherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DispatcherConfig {
   const pool = env.DISPATCHER_POOL || 'default';
   if (!POOL_PATTERN.test(pool)) {
-    throw new Error(`DISPATCHER_POOL must match ${String(POOL_PATTERN)}, got ${JSON.stringify(pool)}`);
+    throw new Error(
+      `DISPATCHER_POOL must match ${String(POOL_PATTERN)}, got ${JSON.stringify(pool)}`,
+    );
   }
   return {
     id: env.DISPATCHER_ID || `${hostname()}-${process.pid}`,

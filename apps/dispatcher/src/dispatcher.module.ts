@@ -12,6 +12,9 @@ import { DispatchService } from './dispatch.service';
     AmqpModule.forRoot('aegir-dispatcher'),
     CatalogueModule.forRoot(),
   ],
-  providers: [{ provide: DISPATCHER_CONFIG, useFactory: () => dispatcherConfigFromEnv() }, DispatchService],
+  providers: [
+    { provide: DISPATCHER_CONFIG, useFactory: () => dispatcherConfigFromEnv() },
+    DispatchService,
+  ],
 })
 export class DispatcherModule {}

@@ -10,6 +10,8 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  console.error(`dispatcher failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    `dispatcher failed to start: ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exit(1);
 });

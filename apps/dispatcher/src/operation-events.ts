@@ -86,15 +86,18 @@ export class OperationEvents {
     if (this.batch.length === 0) return;
     const lines = this.batch;
     this.batch = [];
-    void this.enqueue({ v: CONTRACT_VERSION, kind: 'log', operationId: this.operationId, lines }).then(
-      () => {
-        this.unconfirmedLines -= lines.length;
-        if (this.drained && this.unconfirmedLines < this.options.maxBufferedLines / 2) {
-          this.drained.resolve();
-          this.drained = undefined;
-        }
-      },
-    );
+    void this.enqueue({
+      v: CONTRACT_VERSION,
+      kind: 'log',
+      operationId: this.operationId,
+      lines,
+    }).then(() => {
+      this.unconfirmedLines -= lines.length;
+      if (this.drained && this.unconfirmedLines < this.options.maxBufferedLines / 2) {
+        this.drained.resolve();
+        this.drained = undefined;
+      }
+    });
   }
 
   private enqueue(event: EventMessage): Promise<void> {
@@ -110,7 +113,9 @@ export class OperationEvents {
         return;
       } catch (error) {
         this.options.onRetry(error, attempt);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** (attempt - 1), 5000)));
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(250 * 2 ** (attempt - 1), 5000)),
+        );
       }
     }
   }

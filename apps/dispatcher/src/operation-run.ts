@@ -1,6 +1,12 @@
 import type { Catalogue, ResolvedTask, TaskContext } from '@app/catalogue';
 import type { DispatchMessage, OperationStatus } from '@app/contracts';
-import { prepareTask, runProcess, Workspace, type RunResult, type RunningProcess } from '@app/runner';
+import {
+  prepareTask,
+  runProcess,
+  Workspace,
+  type RunResult,
+  type RunningProcess,
+} from '@app/runner';
 import type { DispatcherConfig } from './dispatcher.config';
 import type { OperationEvents } from './operation-events';
 
@@ -142,7 +148,8 @@ export class OperationRun {
     const result = await this.current.result;
     this.current = undefined;
     const outcome = taskOutcome(result);
-    const reason = outcome.status === 'cancelled' ? (this.stopReason ?? outcome.reason) : outcome.reason;
+    const reason =
+      outcome.status === 'cancelled' ? (this.stopReason ?? outcome.reason) : outcome.reason;
     await this.events.line(
       taskId,
       'system',

@@ -1,10 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type {
-  EventMessage,
-  HeartbeatMessage,
-  LogMessage,
-  StatusMessage,
-} from '@app/contracts';
+import type { EventMessage, HeartbeatMessage, LogMessage, StatusMessage } from '@app/contracts';
 import { isTerminal } from '@app/contracts';
 import { LOG_CHANNEL, statusesBefore } from '@app/database';
 

@@ -66,7 +66,9 @@ export class EventsConsumer implements OnApplicationBootstrap, BeforeApplication
         }
         if (this.stopping) throw error;
         if (attempt === 1 || attempt % 30 === 0) {
-          this.logger.warn(`events batch not written (attempt ${attempt}), holding it: ${String(error)}`);
+          this.logger.warn(
+            `events batch not written (attempt ${attempt}), holding it: ${String(error)}`,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, this.config.databaseRetryMs));
       }

@@ -109,8 +109,11 @@ export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicatio
           if (row.kind === 'dispatch' && result.value) dispatched.push(row.operation_id);
           continue;
         }
-        const reason = result.reason instanceof Error ? result.reason.message : String(result.reason);
-        this.logger.warn(`outbox row ${row.id} (${row.kind} ${row.operation_id}) not published: ${reason}`);
+        const reason =
+          result.reason instanceof Error ? result.reason.message : String(result.reason);
+        this.logger.warn(
+          `outbox row ${row.id} (${row.kind} ${row.operation_id}) not published: ${reason}`,
+        );
         await manager.query(
           `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
                   available_at = now() + make_interval(secs => $3)

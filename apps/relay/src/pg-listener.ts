@@ -19,7 +19,10 @@ export class PgListener {
 
   async start(): Promise<void> {
     if (this.stopped) return;
-    const client = new Client({ connectionString: this.connectionString, application_name: 'aegir-relay-listen' });
+    const client = new Client({
+      connectionString: this.connectionString,
+      application_name: 'aegir-relay-listen',
+    });
     client.on('notification', (message) => this.onNotify(message.payload));
     client.on('error', (error) => this.reconnect(client, error));
     client.on('end', () => this.reconnect(client));

@@ -33,9 +33,7 @@ export class AmqpChannels implements OnModuleDestroy {
       json: false,
       setup: (channel: ConfirmChannel) => setup(channel),
     });
-    wrapper.on('error', (error: Error) =>
-      this.logger.warn(`channel ${name}: ${error.message}`),
-    );
+    wrapper.on('error', (error: Error) => this.logger.warn(`channel ${name}: ${error.message}`));
     this.channels.push(wrapper);
     return wrapper;
   }

@@ -66,7 +66,7 @@ void describe('Catalogue.plan', () => {
       fieldAndMessage(
         planError(shipped, { type: 'demo.hello', target: 'a', params: { greeting: 'x', foo: 1 } }),
       ),
-      { field: 'params.foo', message: "params must NOT have additional properties 'foo'" },
+      { field: 'params.foo', message: 'params.foo is not a known parameter' },
     );
   });
 
@@ -97,7 +97,7 @@ void describe('Catalogue.plan', () => {
     );
     assert.deepEqual(
       fieldAndMessage(planError(shipped, { type: 'site.release', target: 'a', params: {} })),
-      { field: 'params.version', message: "params must have required property 'version'" },
+      { field: 'params.version', message: 'params.version is required' },
     );
     assert.deepEqual(
       fieldAndMessage(

@@ -26,11 +26,11 @@ function paramsError(error: ErrorObject): PlanError {
   const segments = pointerSegments(error.instancePath);
   const property = errorProperty(error);
   const field = fieldPath('params', property === undefined ? segments : [...segments, property]);
-  const extra = error.keyword === 'additionalProperties' ? ` '${property}'` : '';
-  return new PlanError(
-    field,
-    `${fieldPath('params', segments)} ${error.message ?? 'is invalid'}${extra}`,
-  );
+  if (error.keyword === 'additionalProperties') {
+    return new PlanError(field, `${field} is not a known parameter`);
+  }
+  if (error.keyword === 'required') return new PlanError(field, `${field} is required`);
+  return new PlanError(field, `${field} ${error.message ?? 'is invalid'}`);
 }
 
 function checkTarget(target: unknown): string {

@@ -35,9 +35,7 @@ describe('contract validation', () => {
   });
 
   it('refuses a kind that does not belong on the queue', () => {
-    const decoded = decodeControl(
-      encodeMessage({ v: 1, kind: 'log', operationId, lines: [] }),
-    );
+    const decoded = decodeControl(encodeMessage({ v: 1, kind: 'log', operationId, lines: [] }));
     assert.equal(decoded.ok, false);
     assert.match(!decoded.ok ? decoded.reason : '', /kind "log" is not accepted here/);
   });

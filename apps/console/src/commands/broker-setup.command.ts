@@ -14,7 +14,8 @@ export class BrokerSetupCommand extends CommandRunner {
     const pools = loadCatalogue(catalogueOptionsFromEnv()).pools();
     const topology = await setUpBroker(url, pools);
     console.log(`broker ${redactUrl(url)}: declared`);
-    for (const exchange of topology.exchanges) console.log(`  exchange ${exchange.name} (${exchange.type})`);
+    for (const exchange of topology.exchanges)
+      console.log(`  exchange ${exchange.name} (${exchange.type})`);
     for (const queue of topology.queues) console.log(`  queue    ${queue.name}`);
   }
 }

@@ -39,8 +39,10 @@ async function freePort(): Promise<number> {
 /** The credentials each app may hold, and nothing else from this environment. */
 function envFor(app: 'api' | 'relay' | 'dispatcher', all: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env = { ...all };
-  if (app === 'api') for (const key of Object.keys(env)) if (key.startsWith('AMQP_')) delete env[key];
-  if (app === 'dispatcher') for (const key of Object.keys(env)) if (key.startsWith('DATABASE_')) delete env[key];
+  if (app === 'api')
+    for (const key of Object.keys(env)) if (key.startsWith('AMQP_')) delete env[key];
+  if (app === 'dispatcher')
+    for (const key of Object.keys(env)) if (key.startsWith('DATABASE_')) delete env[key];
   return env;
 }
 
@@ -91,7 +93,11 @@ export class DemoCommand extends CommandRunner {
   }
 
   private async runDemoOperation(api: string, options: DemoOptions): Promise<OperationStatus> {
-    const body = { type: 'demo.hello', target: options.target, params: { greeting: options.greeting } };
+    const body = {
+      type: 'demo.hello',
+      target: options.target,
+      params: { greeting: options.greeting },
+    };
     console.log(`\u2192 POST ${api}/operations ${JSON.stringify(body)}`);
     const created = await fetch(`${api}/operations`, {
       method: 'POST',
@@ -106,7 +112,9 @@ export class DemoCommand extends CommandRunner {
 
     let after = 0;
     for (;;) {
-      const response = await fetch(`${api}/operations/${operation.id}/log?after=${after}&limit=1000`);
+      const response = await fetch(
+        `${api}/operations/${operation.id}/log?after=${after}&limit=1000`,
+      );
       const page = (await response.json()) as LogPage;
       for (const line of page.lines) {
         const text = line.stream === 'system' ? `\x1b[2m${line.text}\x1b[0m` : line.text;
@@ -130,17 +138,27 @@ export class DemoCommand extends CommandRunner {
         `${final.lineCount ?? 0} lines${final.reason ? ` (${final.reason})` : ''}`,
     );
     for (const task of final.tasks) {
-      console.log(`  task ${task.name}: ${task.status}, exit ${task.exitCode ?? '-'}, ${seconds(task.durationMs)}`);
+      console.log(
+        `  task ${task.name}: ${task.status}, exit ${task.exitCode ?? '-'}, ${seconds(task.durationMs)}`,
+      );
     }
     return final.status;
   }
 
-  @Option({ flags: '--target <name>', description: 'the target to greet', defaultValue: 'localhost' })
+  @Option({
+    flags: '--target <name>',
+    description: 'the target to greet',
+    defaultValue: 'localhost',
+  })
   parseTarget(value: string): string {
     return value;
   }
 
-  @Option({ flags: '--greeting <text>', description: 'what to say', defaultValue: 'Hello from Aegir Queue' })
+  @Option({
+    flags: '--greeting <text>',
+    description: 'what to say',
+    defaultValue: 'Hello from Aegir Queue',
+  })
   parseGreeting(value: string): string {
     return value;
   }

@@ -21,7 +21,10 @@ export class AppProcess {
   ) {
     this.logFile = join(logDir, `${app}.log`);
     const log = createWriteStream(this.logFile);
-    this.child = spawn(process.execPath, [appEntry(app)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [appEntry(app)], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       stream.on('data', (chunk: Buffer) => {
         log.write(chunk);
@@ -43,9 +46,12 @@ export class AppProcess {
     void this.exited.then((code) => (exit = code));
     while (!this.output.includes(marker)) {
       if (exit !== undefined) {
-        throw new Error(`${this.app} exited (${exit}) while starting; see ${this.logFile}:\n${this.output.slice(-2000)}`);
+        throw new Error(
+          `${this.app} exited (${exit}) while starting; see ${this.logFile}:\n${this.output.slice(-2000)}`,
+        );
       }
-      if (Date.now() > deadline) throw new Error(`${this.app} not ready after ${timeoutMs} ms; see ${this.logFile}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.app} not ready after ${timeoutMs} ms; see ${this.logFile}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -8,7 +8,10 @@ const run = promisify(execFile);
 
 /** A check that failed, with what to do about it. */
 export class PreflightError extends Error {
-  constructor(problem: string, readonly fix: string) {
+  constructor(
+    problem: string,
+    readonly fix: string,
+  ) {
     super(`${problem}\n  fix: ${fix}`);
   }
 }
@@ -19,7 +22,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<'created' | '
   const name = decodeURIComponent(target.pathname.replace(/^\//, '')) || 'postgres';
   const maintenance = new URL(databaseUrl);
   maintenance.pathname = '/postgres';
-  const client = new Client({ connectionString: maintenance.toString(), application_name: 'aegir-console' });
+  const client = new Client({
+    connectionString: maintenance.toString(),
+    application_name: 'aegir-console',
+  });
   try {
     await client.connect();
   } catch (error) {

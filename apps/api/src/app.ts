@@ -1,0 +1,20 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { ApiModule } from './api.module';
+import { apiConfigFromEnv } from './config';
+
+export const API_PREFIX = 'api/v1';
+
+/**
+ * Builds the api exactly as it runs, without listening: main.ts and the tests share it.
+ * Checks the configuration first, so a bad value stops start-up before anything connects.
+ */
+export async function createApiApp(): Promise<INestApplication> {
+  apiConfigFromEnv();
+  const app = await NestFactory.create(ApiModule, { bufferLogs: true, abortOnError: false });
+  app.useLogger(app.get(Logger));
+  app.setGlobalPrefix(API_PREFIX);
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,15 @@
+import { BadRequestException, Catch, type ArgumentsHost } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import { PlanError } from '@app/catalogue';
+import { BadCursorError } from '@app/database';
+
+/**
+ * Request errors found past the ValidationPipe (by the catalogue or the cursor decoder)
+ * answer 400 in the pipe's own shape: `message` is an array naming the field.
+ */
+@Catch(PlanError, BadCursorError)
+export class BadInputFilter extends BaseExceptionFilter {
+  override catch(error: PlanError | BadCursorError, host: ArgumentsHost): void {
+    super.catch(new BadRequestException([error.message]), host);
+  }
+}

@@ -1,0 +1,68 @@
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { CliError } from '../cli-error';
+import { ConsoleCatalogue } from '../console-catalogue';
+import { ConsoleDatabase } from '../console-database';
+import { buildParams } from '../flags';
+import { out, printJson } from '../output';
+
+interface OpCreateOptions {
+  target?: string;
+  param?: string[];
+  params?: string;
+  json?: boolean;
+}
+
+@Command({
+  name: 'op:create',
+  arguments: '<type>',
+  description: 'Queue an operation of a catalogue type, as POST /operations does',
+  argsDescription: { type: 'operation type, e.g. demo.hello' },
+})
+export class OpCreateCommand extends CommandRunner {
+  constructor(
+    private readonly db: ConsoleDatabase,
+    private readonly catalogue: ConsoleCatalogue,
+  ) {
+    super();
+  }
+
+  async run([type]: string[], options: OpCreateOptions): Promise<void> {
+    if (options.target === undefined) throw new CliError('--target is required');
+    // Checked before connecting: a bad request needs no database to be refused.
+    const plan = this.catalogue.get().plan({
+      type,
+      target: options.target,
+      params: buildParams(options.params, options.param ?? []),
+    });
+    const view = await (await this.db.store()).create(plan);
+    if (options.json) return printJson(view);
+    const tasks = view.tasks?.length ?? 0;
+    await out(
+      `operation ${view.id} ${view.status}: ${view.type} on ${view.target} (${tasks} task${tasks === 1 ? '' : 's'})\n`,
+    );
+  }
+
+  @Option({ flags: '-t, --target <target>', description: 'host or site the operation acts on' })
+  parseTarget(value: string): string {
+    return value;
+  }
+
+  @Option({
+    flags: '-p, --param <key=value>',
+    description:
+      'a parameter; the value is read as JSON when it parses (5, true, "5"), else as text; repeatable',
+  })
+  parseParam(value: string, previous: string[] | undefined): string[] {
+    return [...(previous ?? []), value];
+  }
+
+  @Option({ flags: '--params <json>', description: 'all parameters as a JSON object' })
+  parseParams(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--json', description: 'print the operation as JSON' })
+  parseJson(): boolean {
+    return true;
+  }
+}

@@ -1,0 +1,40 @@
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { dataSourceOptions, OperationStore, redactUrl } from '@app/database';
+import { DataSource } from 'typeorm';
+import { CliError, describeError } from './cli-error';
+
+/**
+ * The database, opened on first use only: commands that do not need PostgreSQL
+ * (help, broker set-up) run while it is down.
+ */
+@Injectable()
+export class ConsoleDatabase implements OnModuleDestroy {
+  private opening?: Promise<DataSource>;
+
+  dataSource(): Promise<DataSource> {
+    this.opening ??= this.open();
+    return this.opening;
+  }
+
+  async store(): Promise<OperationStore> {
+    return new OperationStore(await this.dataSource());
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const ds = await this.opening?.catch(() => undefined);
+    if (ds?.isInitialized) await ds.destroy();
+  }
+
+  private async open(): Promise<DataSource> {
+    const options = dataSourceOptions(process.env, 'aegir-console');
+    const ds = new DataSource({ ...options, connectTimeoutMS: 10_000 });
+    try {
+      await ds.initialize();
+    } catch (error) {
+      this.opening = undefined;
+      const where = redactUrl(options.url ?? '');
+      throw new CliError(`cannot reach PostgreSQL at ${where}: ${describeError(error)}`);
+    }
+    return ds;
+  }
+}

@@ -1,0 +1,39 @@
+import { Injectable, Module, type Provider } from '@nestjs/common';
+import { InjectCommander } from 'nest-commander';
+import { BrokerSetupCommand } from './commands/broker-setup.command';
+import { DbMigrateCommand } from './commands/db-migrate.command';
+import { DemoCommand } from './commands/demo.command';
+import { OpCreateCommand } from './commands/op-create.command';
+import { OpListCommand } from './commands/op-list.command';
+import { OpLogCommand } from './commands/op-log.command';
+import { OpShowCommand } from './commands/op-show.command';
+import { ConsoleCatalogue } from './console-catalogue';
+import { ConsoleDatabase } from './console-database';
+
+/** Names the program `aegir` in help and error output (commander would say `main`). */
+@Injectable()
+export class ProgramName {
+  constructor(@InjectCommander() commander: { name(name: string): unknown }) {
+    commander.name('aegir');
+  }
+}
+
+/** Every command of the CLI. Add a new one here. */
+export const COMMANDS: Provider[] = [
+  DbMigrateCommand,
+  BrokerSetupCommand,
+  DemoCommand,
+  OpCreateCommand,
+  OpListCommand,
+  OpShowCommand,
+  OpLogCommand,
+];
+
+/**
+ * Nothing here connects at start-up: ConsoleDatabase and ConsoleCatalogue open on first
+ * use, so commands that need neither run while PostgreSQL is down.
+ */
+@Module({
+  providers: [ProgramName, ConsoleDatabase, ConsoleCatalogue, ...COMMANDS],
+})
+export class ConsoleModule {}

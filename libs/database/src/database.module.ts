@@ -1,0 +1,31 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { dataSourceOptions, integerFromEnv } from './data-source';
+import { OperationStore } from './operation-store';
+
+export interface DatabaseModuleOptions {
+  /** Shown as application_name in pg_stat_activity. */
+  appName: string;
+}
+
+/** The DataSource (via TypeOrmModule) and the OperationStore, for every module of an app. */
+@Global()
+@Module({})
+export class DatabaseModule {
+  static forRoot(options: DatabaseModuleOptions): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({
+            ...dataSourceOptions(process.env, options.appName),
+            retryAttempts: integerFromEnv(process.env, 'DATABASE_CONNECT_RETRIES', 5, 0),
+            retryDelay: 1000,
+          }),
+        }),
+      ],
+      providers: [OperationStore],
+      exports: [TypeOrmModule, OperationStore],
+    };
+  }
+}

@@ -1,0 +1,12 @@
+export * from './checks';
+export * from './operation.entity';
+export * from './task.entity';
+export * from './log-line.entity';
+export * from './outbox.entity';
+
+import { LogLineEntity } from './log-line.entity';
+import { OperationEntity } from './operation.entity';
+import { OutboxEntity } from './outbox.entity';
+import { TaskEntity } from './task.entity';
+
+export const ENTITIES = [OperationEntity, TaskEntity, LogLineEntity, OutboxEntity];

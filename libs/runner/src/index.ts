@@ -1,0 +1,17 @@
+export { LineSplitter, DEFAULT_MAX_LINE_LENGTH, type LineSplitterOptions } from './line-splitter';
+export { Workspace } from './workspace';
+export {
+  prepareTask,
+  INVENTORY_FILE,
+  EXTRA_VARS_FILE,
+  VARS_FILE,
+  type PreparedCommand,
+  type PrepareTaskContext,
+} from './prepare-task';
+export {
+  runProcess,
+  type OutputStream,
+  type RunOptions,
+  type RunResult,
+  type RunningProcess,
+} from './run-process';

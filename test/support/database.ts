@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { dataSourceOptions, runMigrations } from '@app/database';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+const adminUrl = (): string =>
+  process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: adminUrl(), application_name: 'aegir-test' });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, migrated database of its own for one test file; drop() removes it. */
+export async function createTestDatabase(
+  prefix = 'aegir_test',
+  options: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error(`bad database prefix ${prefix}`);
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await admin((client) => client.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+
+  const drop = async (): Promise<void> => {
+    await admin(async (client) => {
+      await client.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = $1 AND pid <> pg_backend_pid()`,
+        [name],
+      );
+      await client.query(`DROP DATABASE IF EXISTS "${name}"`);
+    });
+  };
+
+  if (options.migrate !== false) {
+    const ds = new DataSource(dataSourceOptions({ DATABASE_URL: url.toString() }, 'aegir-test'));
+    try {
+      await ds.initialize();
+      await runMigrations(ds);
+    } catch (error) {
+      if (ds.isInitialized) await ds.destroy().catch(() => undefined);
+      await drop();
+      throw error;
+    }
+    await ds.destroy();
+  }
+  return { name, url: url.toString(), drop };
+}
