@@ -227,6 +227,13 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
     const listed = await stack.aegir(['op:list', '--target', 'cli-host']);
     assert.match(listed.stdout, new RegExp(operation.id));
   });
+
+  it('stops every app cleanly on SIGTERM, with exit code 0', async () => {
+    const codes = await Promise.all(
+      (['api', 'relay', 'dispatcher'] as const).map((app) => stack.app(app).stop()),
+    );
+    assert.deepEqual(codes, [0, 0, 0]);
+  });
 });
 
 /** The playbook run by hand with the same inputs, for comparison. */

@@ -369,10 +369,11 @@ describe('api', () => {
 
 describe('api configuration', () => {
   it('refuses a bad API_PORT, naming it', () => {
-    for (const port of ['0', '65536', 'abc', '3.5', '-1', '']) {
+    for (const port of ['0', '65536', 'abc', '3.5', '-1']) {
       assert.throws(() => apiConfigFromEnv({ API_PORT: port }), /^Error: API_PORT must be/, port);
     }
     assert.equal(apiConfigFromEnv({ API_PORT: '8080' }).port, 8080);
+    assert.equal(apiConfigFromEnv({ API_PORT: '' }).port, 3000, 'empty means unset');
     assert.deepEqual(apiConfigFromEnv({}), { port: 3000, host: '127.0.0.1', logLevel: 'info' });
     assert.throws(() => apiConfigFromEnv({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/);
   });

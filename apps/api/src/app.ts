@@ -15,6 +15,5 @@ export async function createApiApp(): Promise<INestApplication> {
   const app = await NestFactory.create(ApiModule, { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));
   app.setGlobalPrefix(API_PREFIX);
-  app.enableShutdownHooks();
   return app;
 }

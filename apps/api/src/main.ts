@@ -1,5 +1,5 @@
-import 'reflect-metadata';
 import { Logger } from 'nestjs-pino';
+import { exitOnStartupFailure, runUntilSignalled } from '@app/platform';
 import { API_PREFIX, createApiApp } from './app';
 import { apiConfigFromEnv } from './config';
 
@@ -8,10 +8,7 @@ async function main(): Promise<void> {
   const app = await createApiApp();
   await app.listen(config.port, config.host);
   app.get(Logger).log(`api listening on http://${config.host}:${config.port}/${API_PREFIX}`);
-  app.get(Logger).log('api ready');
+  runUntilSignalled(app, 'api');
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`aegir api: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure('api'));

@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { dataSourceOptions, OperationStore, redactUrl } from '@app/database';
+import { dataSourceOptions, OperationStore } from '@app/database';
+import { redactUrl } from '@app/platform';
 import { DataSource } from 'typeorm';
 import { CliError, describeError } from './cli-error';
 

@@ -1,3 +1,4 @@
+import { integerFromEnv } from '@app/platform';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { POOL_PATTERN } from '@app/contracts';
@@ -20,16 +21,6 @@ export interface DispatcherConfig {
 
 export const DISPATCHER_CONFIG = Symbol('DISPATCHER_CONFIG');
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
 export function dispatcherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DispatcherConfig {
   const pool = env.DISPATCHER_POOL || 'default';
   if (!POOL_PATTERN.test(pool)) {
@@ -40,15 +31,15 @@ export function dispatcherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): D
   return {
     id: env.DISPATCHER_ID || `${hostname()}-${process.pid}`,
     pool,
-    concurrency: int(env, 'DISPATCHER_CONCURRENCY', 4),
+    concurrency: integerFromEnv(env, 'DISPATCHER_CONCURRENCY', 4),
     workDir: resolve(env.DISPATCHER_WORK_DIR || join(tmpdir(), 'aegir-work')),
     stateDir: resolve(env.DISPATCHER_STATE_DIR || join(tmpdir(), 'aegir-state')),
-    heartbeatIntervalMs: int(env, 'DISPATCHER_HEARTBEAT_MS', 5000),
-    killGraceMs: int(env, 'DISPATCHER_KILL_GRACE_MS', 5000),
-    logBatchLines: int(env, 'DISPATCHER_LOG_BATCH_LINES', 500),
-    logBatchMs: int(env, 'DISPATCHER_LOG_BATCH_MS', 25),
-    maxLineLength: int(env, 'DISPATCHER_MAX_LINE_LENGTH', 65536),
-    maxBufferedLines: int(env, 'DISPATCHER_MAX_BUFFERED_LINES', 20000),
-    shutdownGraceMs: int(env, 'DISPATCHER_SHUTDOWN_GRACE_MS', 30000, 0),
+    heartbeatIntervalMs: integerFromEnv(env, 'DISPATCHER_HEARTBEAT_MS', 5000),
+    killGraceMs: integerFromEnv(env, 'DISPATCHER_KILL_GRACE_MS', 5000),
+    logBatchLines: integerFromEnv(env, 'DISPATCHER_LOG_BATCH_LINES', 500),
+    logBatchMs: integerFromEnv(env, 'DISPATCHER_LOG_BATCH_MS', 25),
+    maxLineLength: integerFromEnv(env, 'DISPATCHER_MAX_LINE_LENGTH', 65536),
+    maxBufferedLines: integerFromEnv(env, 'DISPATCHER_MAX_BUFFERED_LINES', 20000),
+    shutdownGraceMs: integerFromEnv(env, 'DISPATCHER_SHUTDOWN_GRACE_MS', 30000, 0),
   };
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
 import { AmqpModule } from '@app/amqp';
+import { loggingModule } from '@app/platform';
 import { CatalogueModule } from '@app/catalogue';
 import { DISPATCHER_CONFIG, dispatcherConfigFromEnv } from './dispatcher.config';
 import { DispatchService } from './dispatch.service';
@@ -8,7 +8,7 @@ import { DispatchService } from './dispatch.service';
 /** The back-end worker: AMQP and the catalogue, never the database. */
 @Module({
   imports: [
-    LoggerModule.forRoot({ pinoHttp: { level: process.env.LOG_LEVEL ?? 'info' } }),
+    loggingModule('aegir-dispatcher'),
     AmqpModule.forRoot('aegir-dispatcher'),
     CatalogueModule.forRoot(),
   ],

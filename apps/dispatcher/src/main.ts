@@ -1,17 +1,12 @@
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
+import { exitOnStartupFailure, runUntilSignalled } from '@app/platform';
 import { DispatcherModule } from './dispatcher.module';
 
-async function bootstrap(): Promise<void> {
+async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(DispatcherModule, { bufferLogs: true });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
-  app.get(Logger).log('dispatcher ready');
+  runUntilSignalled(app, 'dispatcher');
 }
 
-bootstrap().catch((error: unknown) => {
-  console.error(
-    `dispatcher failed to start: ${error instanceof Error ? error.message : String(error)}`,
-  );
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure('dispatcher'));

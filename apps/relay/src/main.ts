@@ -1,15 +1,12 @@
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
+import { exitOnStartupFailure, runUntilSignalled } from '@app/platform';
 import { RelayModule } from './relay.module';
 
-async function bootstrap(): Promise<void> {
+async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(RelayModule, { bufferLogs: true });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
-  app.get(Logger).log('relay ready');
+  runUntilSignalled(app, 'relay');
 }
 
-bootstrap().catch((error: unknown) => {
-  console.error(`relay failed to start: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure('relay'));

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
 import { AmqpModule } from '@app/amqp';
+import { loggingModule } from '@app/platform';
 import { DatabaseModule } from '@app/database';
 import { EventsConsumer } from './events-consumer';
 import { OutboxPublisher } from './outbox-publisher';
@@ -9,7 +9,7 @@ import { RELAY_CONFIG, relayConfigFromEnv } from './relay.config';
 /** The front-end worker: the only app that holds both database and broker credentials. */
 @Module({
   imports: [
-    LoggerModule.forRoot({ pinoHttp: { level: process.env.LOG_LEVEL ?? 'info' } }),
+    loggingModule('aegir-relay'),
     DatabaseModule.forRoot({ appName: 'aegir-relay' }),
     AmqpModule.forRoot('aegir-relay'),
   ],

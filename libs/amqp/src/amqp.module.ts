@@ -7,7 +7,8 @@ import {
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
 import type { Topology } from '@app/contracts';
-import { amqpOptionsFromEnv, redactUrl, type AmqpOptions } from './amqp.config';
+import { redactUrl } from '@app/platform';
+import { amqpOptionsFromEnv, type AmqpOptions } from './amqp.config';
 import { ConfirmedPublisher } from './confirmed-publisher';
 import { QueueConsumer, type ConsumerOptions } from './queue-consumer';
 import { declareTopology } from './topology';

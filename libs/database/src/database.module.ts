@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { dataSourceOptions, integerFromEnv } from './data-source';
+import { integerFromEnv } from '@app/platform';
+import { dataSourceOptions } from './data-source';
 import { OperationStore } from './operation-store';
 
 export interface DatabaseModuleOptions {

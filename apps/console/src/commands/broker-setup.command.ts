@@ -1,5 +1,6 @@
 import { Command, CommandRunner } from 'nest-commander';
-import { amqpOptionsFromEnv, redactUrl } from '@app/amqp';
+import { amqpOptionsFromEnv } from '@app/amqp';
+import { redactUrl } from '@app/platform';
 import { catalogueOptionsFromEnv, loadCatalogue } from '@app/catalogue';
 import { setUpBroker } from '../demo/broker-setup';
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { DataSource } from 'typeorm';
-import { amqpOptionsFromEnv, redactUrl } from '@app/amqp';
+import { amqpOptionsFromEnv } from '@app/amqp';
+import { redactUrl } from '@app/platform';
 import { catalogueOptionsFromEnv, loadCatalogue } from '@app/catalogue';
 import { isTerminal, type OperationStatus } from '@app/contracts';
 import { dataSourceOptions, runMigrations } from '@app/database';
@@ -87,7 +88,12 @@ export class DemoCommand extends CommandRunner {
       status = await this.runDemoOperation(`http://127.0.0.1:${port}/api/v1`, options);
     } finally {
       const codes = await Promise.all(apps.map((app) => app.stop()));
-      ok(`stopped relay, dispatcher and api (exit codes ${codes.join(', ')})`);
+      if (codes.every((code) => code === 0))
+        ok('stopped relay, dispatcher and api, each with exit code 0');
+      else {
+        console.error(`relay, dispatcher and api exited with ${codes.join(', ')}; see ${logDir}`);
+        process.exitCode = 1;
+      }
     }
     if (status !== 'succeeded') process.exitCode = 1;
   }
@@ -117,7 +123,10 @@ export class DemoCommand extends CommandRunner {
       );
       const page = (await response.json()) as LogPage;
       for (const line of page.lines) {
-        const text = line.stream === 'system' ? `\x1b[2m${line.text}\x1b[0m` : line.text;
+        const text =
+          line.stream === 'system' && process.stdout.isTTY
+            ? `\x1b[2m${line.text}\x1b[0m`
+            : line.text;
         (line.stream === 'stderr' ? process.stderr : process.stdout).write(`  ${text}\n`);
       }
       after = page.next;

@@ -1,5 +1,6 @@
 import { connect } from 'amqplib';
-import { declareTopology, redactUrl } from '@app/amqp';
+import { declareTopology } from '@app/amqp';
+import { redactUrl } from '@app/platform';
 import { brokerTopology, type Topology } from '@app/contracts';
 
 /** Declares the whole topology for these pools on the broker at `url`. */

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
 import { Client } from 'pg';
-import { redactUrl } from '@app/amqp';
+import { redactUrl } from '@app/platform';
 
 const run = promisify(execFile);
 

@@ -1,0 +1,3 @@
+export * from './bootstrap';
+export * from './env';
+export * from './logging';
