@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,16 +13,13 @@ const run = promisify(execFile);
 
 describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-playbook', () => {
   let stack: Stack;
-  let stateDir: string;
 
   before(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-state-'));
-    stack = await Stack.start({ env: { dispatcher: { DISPATCHER_STATE_DIR: stateDir } } });
+    stack = await Stack.start();
   });
 
   after(async () => {
     await stack?.stop();
-    await rm(stateDir, { recursive: true, force: true });
   });
 
   it('runs demo.hello to succeeded, with every line of the playbook in order', async () => {
@@ -54,7 +51,7 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
 
     // The same playbook run by hand prints the same lines, in the same order.
     const stdout = lines.filter((l) => l.stream === 'stdout').map((l) => l.line);
-    const hello = await readFile(join(stateDir, 'site-a.example', 'hello.txt'), 'utf8');
+    const hello = await readFile(join(stack.stateDir, 'site-a.example', 'hello.txt'), 'utf8');
     assert.match(hello, /Hi from the e2e test/);
     const playRecap = stdout.findIndex((l) => l.startsWith('PLAY RECAP'));
     assert.ok(stdout[0].startsWith('PLAY [') || stdout[1].startsWith('PLAY ['), stdout.join('\n'));
@@ -65,7 +62,7 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
     const direct = await runPlaybookByHand(
       stack,
       created.body.id,
-      stateDir,
+      stack.stateDir,
       'Hi from the e2e test',
     );
     assert.deepEqual(normalise(stdout), normalise(direct));
@@ -144,6 +141,7 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
         Array.from({ length: counts[index] }, (_, i) => `line ${i + 1}`),
       );
     }
+    assert.deepEqual(await readdir(stack.workDir), [], 'every workspace was removed');
   });
 
   it('rejects invalid requests with the field at fault, and writes nothing', async () => {

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { freeLocalPort } from '@app/platform';
 import { createTestVhost, type TestVhost } from './broker';
 import { createTestDatabase, type TestDatabase } from './database';
 import { AppProcess, appEntry, repoRoot, type AppName } from './processes';
@@ -26,17 +28,6 @@ export interface HttpResponse<T = any> {
   body: T;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
-
 /** Only what a process needs from the test's environment: no credentials leak between apps. */
 function baseEnv(): NodeJS.ProcessEnv {
   const { PATH, HOME, LANG } = process.env;
@@ -55,13 +46,18 @@ export class Stack {
     readonly db: TestDatabase,
     readonly vhost: TestVhost,
     readonly apiUrl: string,
+    /** The dispatcher's DISPATCHER_STATE_DIR and DISPATCHER_WORK_DIR. */
+    readonly stateDir: string,
+    readonly workDir: string,
     private readonly env: Record<AppName, NodeJS.ProcessEnv>,
   ) {}
 
   static async start(options: StackOptions = {}): Promise<Stack> {
     const db = await createTestDatabase('aegir_e2e');
     const vhost = await createTestVhost('aegir_e2e');
-    const port = await freePort();
+    const port = await freeLocalPort();
+    const stateDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-state-'));
+    const workDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-work-'));
     const catalogue = {
       CATALOGUE_DIR: options.catalogueDir ?? fixtures.catalogueDir,
       PLAYBOOKS_DIR: options.playbooksDir ?? fixtures.playbooksDir,
@@ -88,6 +84,8 @@ export class Stack {
         DISPATCHER_ID: `test-dispatcher-${port}`,
         DISPATCHER_HEARTBEAT_MS: '1000',
         DISPATCHER_KILL_GRACE_MS: '1000',
+        DISPATCHER_STATE_DIR: stateDir,
+        DISPATCHER_WORK_DIR: workDir,
         ...options.env?.dispatcher,
       },
       console: {
@@ -98,7 +96,7 @@ export class Stack {
         ...options.env?.console,
       },
     };
-    const stack = new Stack(db, vhost, `http://127.0.0.1:${port}/api/v1`, env);
+    const stack = new Stack(db, vhost, `http://127.0.0.1:${port}/api/v1`, stateDir, workDir, env);
     try {
       await stack.aegir(['broker:setup']);
       await Promise.all([
@@ -196,11 +194,12 @@ export class Stack {
   }
 
   async stop(): Promise<void> {
-    const exits = await Promise.all([...this.apps.values()].map((app) => app.stop()));
+    await Promise.all([...this.apps.values()].map((app) => app.stop()));
     this.apps.clear();
     await this.client?.end().catch(() => undefined);
     await this.db.drop().catch(() => undefined);
     await this.vhost.delete().catch(() => undefined);
-    void exits;
+    await rm(this.stateDir, { recursive: true, force: true });
+    await rm(this.workDir, { recursive: true, force: true });
   }
 }

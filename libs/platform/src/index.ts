@@ -1,3 +1,4 @@
 export * from './bootstrap';
 export * from './env';
 export * from './logging';
+export * from './net';

@@ -1,11 +1,10 @@
 import { mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { DataSource } from 'typeorm';
 import { amqpOptionsFromEnv } from '@app/amqp';
-import { redactUrl } from '@app/platform';
+import { freeLocalPort, redactUrl } from '@app/platform';
 import { catalogueOptionsFromEnv, loadCatalogue } from '@app/catalogue';
 import { isTerminal, type OperationStatus } from '@app/contracts';
 import { dataSourceOptions, runMigrations } from '@app/database';
@@ -25,17 +24,6 @@ interface LogPage {
 }
 
 const ok = (text: string) => console.log(`\u2714 ${text}`);
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 /** The credentials each app may hold, and nothing else from this environment. */
 function envFor(app: 'api' | 'relay' | 'dispatcher', all: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -75,7 +63,7 @@ export class DemoCommand extends CommandRunner {
     await setUpBroker(amqpUrl, catalogue.pools());
     ok(`broker topology declared for pools: ${catalogue.pools().join(', ')}`);
 
-    const port = process.env.API_PORT ? Number(process.env.API_PORT) : await freePort();
+    const port = process.env.API_PORT ? Number(process.env.API_PORT) : await freeLocalPort();
     const env = { ...process.env, API_PORT: String(port), API_HOST: '127.0.0.1' };
     const logDir = await mkdtemp(join(tmpdir(), 'aegir-demo-'));
     const apps = (['relay', 'dispatcher', 'api'] as const).map(
