@@ -85,16 +85,21 @@ export class OperationRun {
       reason: null,
       exitCode: 0,
     };
+    // The first task not yet ended, and whether its `running` went out.
+    let index = 0;
+    let inTask = false;
     try {
       workspace = await Workspace.create(this.config.workDir, `op-${this.operationId}-`);
-      for (let index = 0; index < plan.length; index++) {
+      for (; index < plan.length; index++) {
         const { id, resolved } = plan[index];
         if (this.stopReason) {
           final = { status: 'cancelled', reason: this.stopReason, exitCode: null };
           await this.skipTasks(index, `not run: ${this.stopReason}`);
           break;
         }
+        inTask = true;
         const outcome = await this.runTask(id, resolved, workspace);
+        inTask = false;
         if (outcome.status !== 'succeeded') {
           final = {
             status: outcome.status,
@@ -106,7 +111,11 @@ export class OperationRun {
         }
       }
     } catch (error) {
-      final = { status: 'failed', reason: `dispatcher error: ${describe(error)}`, exitCode: null };
+      const reason = `dispatcher error: ${describe(error)}`;
+      final = { status: 'failed', reason, exitCode: null };
+      // No task may stay running or queued: the one in hand failed, the rest never ran.
+      if (inTask) await this.events.status({ taskId: plan[index].id, status: 'failed', reason });
+      await this.skipTasks(inTask ? index + 1 : index, `not run: ${reason}`);
     } finally {
       await workspace?.remove().catch(() => undefined);
     }

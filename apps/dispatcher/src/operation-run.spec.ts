@@ -1,0 +1,387 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadCatalogue, type Catalogue, type ResolvedTask } from '@app/catalogue';
+import type {
+  DispatchMessage,
+  EventMessage,
+  LogLine,
+  LogStream,
+  StatusMessage,
+} from '@app/contracts';
+import { dispatcherConfigFromEnv, type DispatcherConfig } from './dispatcher.config';
+import { OperationEvents } from './operation-events';
+import { OperationRun } from './operation-run';
+
+const DISPATCHER_ID = 'disp-test';
+
+/** Every event the run sent, in order; `onEvent` sees each one as it is sent. */
+class Recorder {
+  readonly events: EventMessage[] = [];
+  onEvent: (event: EventMessage) => void = () => undefined;
+
+  readonly send = async (event: EventMessage): Promise<void> => {
+    this.events.push(event);
+    this.onEvent(event);
+  };
+
+  get lines(): LogLine[] {
+    return this.events.flatMap((e) => (e.kind === 'log' ? e.lines : []));
+  }
+
+  texts(taskId: string | null, stream: LogStream): string[] {
+    return this.lines
+      .filter((line) => line.taskId === taskId && line.stream === stream)
+      .map((line) => line.text);
+  }
+
+  get statuses(): StatusMessage[] {
+    return this.events.filter((e): e is StatusMessage => e.kind === 'status');
+  }
+
+  /** The task's (or, for null, the operation's) statuses in order. */
+  statusesOf(taskId: string | null): StatusMessage[] {
+    return this.statuses.filter((status) => status.taskId === taskId);
+  }
+
+  get final(): StatusMessage {
+    const last = this.events.at(-1);
+    assert.ok(
+      last?.kind === 'status' && last.taskId === null,
+      'the last event is the operation status',
+    );
+    return last;
+  }
+
+  indexOf(predicate: (event: EventMessage) => boolean): number {
+    const index = this.events.findIndex(predicate);
+    assert.notEqual(index, -1);
+    return index;
+  }
+
+  lastIndexOf(predicate: (event: EventMessage) => boolean): number {
+    const index = this.events.findLastIndex(predicate);
+    assert.notEqual(index, -1);
+    return index;
+  }
+}
+
+function dispatch(
+  type: string,
+  taskNames: string[],
+  params: Record<string, unknown> = {},
+  target = 'web1',
+): DispatchMessage {
+  return {
+    v: 1,
+    kind: 'dispatch',
+    operationId: randomUUID(),
+    type,
+    target,
+    params,
+    tasks: taskNames.map((name) => ({ id: randomUUID(), name })),
+    sentAt: new Date().toISOString(),
+  };
+}
+
+describe('OperationRun', () => {
+  let base: string;
+  let config: DispatcherConfig;
+  let catalogue: Catalogue;
+
+  before(async () => {
+    base = await mkdtemp(join(tmpdir(), 'aegir-operation-run-'));
+    config = dispatcherConfigFromEnv({
+      DISPATCHER_ID,
+      DISPATCHER_WORK_DIR: join(base, 'work'),
+      DISPATCHER_STATE_DIR: join(base, 'state'),
+      DISPATCHER_KILL_GRACE_MS: '500',
+    });
+    catalogue = loadCatalogue({
+      dir: 'test/fixtures/catalogue',
+      playbooksDir: 'test/fixtures/playbooks',
+    });
+  });
+
+  after(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  function start(
+    message: DispatchMessage,
+    options: { catalogue?: Catalogue; config?: DispatcherConfig } = {},
+  ): { run: OperationRun; recorder: Recorder } {
+    const recorder = new Recorder();
+    const runConfig = options.config ?? config;
+    const events = new OperationEvents(message.operationId, runConfig.id, recorder.send, {
+      batchLines: runConfig.logBatchLines,
+      batchMs: runConfig.logBatchMs,
+      maxBufferedLines: runConfig.maxBufferedLines,
+      onRetry: (error) => assert.fail(`the recorder never refuses: ${String(error)}`),
+    });
+    const run = new OperationRun(message, events, options.catalogue ?? catalogue, runConfig);
+    return { run, recorder };
+  }
+
+  /** Claims and runs the operation to its end. */
+  async function runToEnd(message: DispatchMessage, options = {}) {
+    const { run, recorder } = start(message, options);
+    const plan = await run.claim();
+    assert.ok(plan, 'claimed');
+    const status = await run.run(plan);
+    return { status, recorder };
+  }
+
+  it('test.fail: stops at the failing task, cancels the rest and reports why', async () => {
+    const message = dispatch('test.fail', ['first', 'second', 'third']);
+    const [first, second, third] = message.tasks.map((task) => task.id);
+    const { run, recorder } = start(message);
+
+    const plan = await run.claim();
+    assert.ok(plan);
+    assert.equal(recorder.events.length, 1);
+    assert.deepEqual(
+      recorder.statuses.map((s) => [s.taskId, s.status, s.operationId, s.dispatcherId]),
+      [[null, 'running', message.operationId, DISPATCHER_ID]],
+    );
+
+    assert.equal(await run.run(plan), 'failed');
+
+    assert.deepEqual(
+      recorder.statusesOf(first).map((s) => [s.status, s.exitCode]),
+      [
+        ['running', undefined],
+        ['succeeded', 0],
+      ],
+    );
+    assert.deepEqual(
+      recorder.statusesOf(second).map((s) => [s.status, s.exitCode, s.reason]),
+      [
+        ['running', undefined, undefined],
+        ['failed', 3, 'exited with code 3'],
+      ],
+    );
+    const thirdStatuses = recorder.statusesOf(third);
+    assert.deepEqual(
+      thirdStatuses.map((s) => s.status),
+      ['cancelled'],
+    );
+    assert.match(thirdStatuses[0].reason!, /not run/);
+    assert.ok(!recorder.lines.some((line) => line.text.includes('third-ran')));
+    assert.ok(!recorder.lines.some((line) => line.taskId === third));
+
+    assert.deepEqual(recorder.texts(first, 'stdout'), ['first-1', 'first-2']);
+    assert.deepEqual(recorder.texts(second, 'stdout'), ['second-out']);
+    assert.deepEqual(recorder.texts(second, 'stderr'), ['second-err']);
+    assert.deepEqual(
+      recorder.lines.map((line) => line.seq),
+      recorder.lines.map((_, i) => i + 1),
+    );
+
+    const final = recorder.final;
+    assert.equal(final.status, 'failed');
+    assert.equal(final.exitCode, 3);
+    assert.match(final.reason!, /task "second"/);
+    assert.equal(final.lineCount, recorder.lines.length);
+    assert.deepEqual(await readdir(config.workDir), [], 'the workspace is removed');
+  });
+
+  it('test.lines: 5000 lines arrive complete and in order, between running and succeeded', async () => {
+    const message = dispatch('test.lines', ['lines'], { count: 5000 });
+    const taskId = message.tasks[0].id;
+    const { status, recorder } = await runToEnd(message);
+
+    assert.equal(status, 'succeeded');
+    const expected = Array.from({ length: 5000 }, (_, i) => `line ${i + 1}`);
+    assert.deepEqual(recorder.texts(taskId, 'stdout'), expected);
+    assert.deepEqual(recorder.texts(taskId, 'stderr'), []);
+
+    const hasStdout = (e: EventMessage) =>
+      e.kind === 'log' && e.lines.some((line) => line.stream === 'stdout');
+    const isStatus = (taskId: string | null, status: string) => (e: EventMessage) =>
+      e.kind === 'status' && e.taskId === taskId && e.status === status;
+    const order = [
+      recorder.indexOf(isStatus(null, 'running')),
+      recorder.indexOf(isStatus(taskId, 'running')),
+      recorder.indexOf(hasStdout),
+      recorder.lastIndexOf(hasStdout),
+      recorder.indexOf(isStatus(taskId, 'succeeded')),
+      recorder.indexOf(isStatus(null, 'succeeded')),
+    ];
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+      `event order ${order.join(' < ')}`,
+    );
+    assert.equal(new Set(order).size, order.length);
+    assert.equal(recorder.final.status, 'succeeded');
+    assert.equal(recorder.final.lineCount, recorder.lines.length);
+    assert.ok(recorder.lines.length >= 5000);
+    assert.deepEqual(await readdir(config.workDir), []);
+  });
+
+  it('demo.hello: runs the real playbook with ansible-playbook', async () => {
+    const message = dispatch('demo.hello', ['hello'], { greeting: 'Bonjour' }, 'site-7');
+    const { status, recorder } = await runToEnd(message);
+    const output = recorder.lines.map((line) => line.text).join('\n');
+
+    assert.equal(status, 'succeeded', output);
+    assert.match(output, /Bonjour, site-7!/);
+    assert.match(output, /PLAY RECAP/);
+    assert.match(
+      output,
+      new RegExp(`operation ${message.operationId} \\(demo.hello\\), task hello`),
+    );
+    assert.equal(await readFile(join(config.stateDir, 'site-7', 'hello.txt'), 'utf8'), 'Bonjour\n');
+    assert.equal(recorder.final.lineCount, recorder.lines.length);
+  });
+
+  const unrunnable: [string, DispatchMessage][] = [
+    ['an unknown type', dispatch('no.such.type', ['one', 'two'])],
+    ['an unknown task name', dispatch('test.fail', ['first', 'rm-everything'])],
+    ['params that break the schema', dispatch('test.lines', ['lines'], { count: 'abc' })],
+    [
+      'params the schema does not know',
+      dispatch('test.echo', ['echo'], { message: 'hi', ansible_become: true }),
+    ],
+    ['a target that is no host name', dispatch('test.echo', ['echo'], { message: 'hi' }, '../etc')],
+  ];
+  for (const [what, message] of unrunnable) {
+    it(`never runs ${what}: fails the operation and cancels every task`, async () => {
+      const { run, recorder } = start(message);
+      assert.equal(await run.claim(), null);
+
+      assert.deepEqual(
+        recorder.statuses.map((s) => [s.taskId, s.status]),
+        [...message.tasks.map((task) => [task.id, 'cancelled']), [null, 'failed']],
+      );
+      const final = recorder.final;
+      assert.match(final.reason!, new RegExp(`^cannot run on dispatcher ${DISPATCHER_ID}: `));
+      assert.equal(final.lineCount, 0);
+      assert.deepEqual(recorder.lines, []);
+      for (const status of recorder.statuses.slice(0, -1))
+        assert.equal(status.reason, final.reason);
+    });
+  }
+
+  it('names the field at fault when params break the schema', async () => {
+    const { run, recorder } = start(dispatch('test.lines', ['lines'], { count: 'abc' }));
+    assert.equal(await run.claim(), null);
+    assert.match(recorder.final.reason!, /params\.count/);
+  });
+
+  const stopMoments: [string, (event: EventMessage, taskId: string) => boolean, number][] = [
+    [
+      'as soon as the task reports running (before its process starts)',
+      (event, taskId) =>
+        event.kind === 'status' && event.taskId === taskId && event.status === 'running',
+      0,
+    ],
+    [
+      'once its process runs',
+      (event) => event.kind === 'log' && event.lines.some((l) => l.text.startsWith('== task')),
+      200,
+    ],
+  ];
+  for (const [moment, isStartEvent, settleMs] of stopMoments) {
+    it(`stop() ${moment}: ends the task within ~2 s and cancels the operation`, async () => {
+      const message = dispatch('test.sleep', ['sleep'], { seconds: 30 });
+      const taskId = message.tasks[0].id;
+      const { run, recorder } = start(message);
+      let taskStarted!: () => void;
+      const started = new Promise<void>((resolve) => (taskStarted = resolve));
+      recorder.onEvent = (event) => {
+        if (isStartEvent(event, taskId)) taskStarted();
+      };
+      const plan = await run.claim();
+      assert.ok(plan);
+      const finished = run.run(plan);
+      await started;
+      await sleep(settleMs);
+      const stoppedAt = Date.now();
+      run.stop('cancelled by test');
+
+      assert.equal(await finished, 'cancelled');
+      const tookMs = Date.now() - stoppedAt;
+      assert.ok(tookMs < 2000, `ended ${tookMs} ms after stop`);
+      assert.deepEqual(
+        recorder.statusesOf(taskId).map((s) => s.status),
+        ['running', 'cancelled'],
+      );
+      assert.match(recorder.statusesOf(taskId)[1].reason!, /cancelled by test/);
+      assert.equal(recorder.final.status, 'cancelled');
+      assert.match(recorder.final.reason!, /cancelled by test/);
+      assert.deepEqual(await readdir(config.workDir), []);
+    });
+  }
+
+  it('stop() before run(): no task runs, every one is cancelled', async () => {
+    const message = dispatch('test.fail', ['first', 'second', 'third']);
+    const { run, recorder } = start(message);
+    const plan = await run.claim();
+    assert.ok(plan);
+    run.stop('shut down');
+    assert.equal(await run.run(plan), 'cancelled');
+
+    assert.deepEqual(
+      recorder.statuses.map((s) => [s.taskId, s.status, s.reason]),
+      [
+        [null, 'running', undefined],
+        ...message.tasks.map((task) => [task.id, 'cancelled', 'not run: shut down']),
+        [null, 'cancelled', 'shut down'],
+      ],
+    );
+    assert.deepEqual(recorder.lines, []);
+  });
+
+  it('a workspace that cannot be made fails the operation and cancels every task', async () => {
+    const notADirectory = join(base, 'a-file');
+    await writeFile(notADirectory, '');
+    const brokenConfig = { ...config, workDir: notADirectory };
+    const message = dispatch('test.fail', ['first', 'second', 'third']);
+    const { status, recorder } = await runToEnd(message, { config: brokenConfig });
+
+    assert.equal(status, 'failed');
+    assert.match(recorder.final.reason!, /^dispatcher error: /);
+    for (const task of message.tasks) {
+      assert.deepEqual(
+        recorder.statusesOf(task.id).map((s) => s.status),
+        ['cancelled'],
+        'no task is left queued',
+      );
+    }
+  });
+
+  it('a task that cannot be prepared fails, and the tasks after it are cancelled', async () => {
+    // A catalogue that resolves to a task the runner refuses to prepare.
+    const relativePlaybook: ResolvedTask = {
+      name: 'broken',
+      runner: 'ansible-playbook',
+      timeoutSeconds: 30,
+      playbookPath: 'relative/site.yml',
+      inventory: 'localhost',
+    };
+    const stub = { resolveTask: () => relativePlaybook } as unknown as Catalogue;
+    const message = dispatch('stub.type', ['broken', 'after']);
+    const [broken, later] = message.tasks.map((task) => task.id);
+    const { status, recorder } = await runToEnd(message, { catalogue: stub });
+
+    assert.equal(status, 'failed');
+    assert.deepEqual(
+      recorder.statusesOf(broken).map((s) => s.status),
+      ['running', 'failed'],
+      'the task in hand is not left running',
+    );
+    assert.match(recorder.statusesOf(broken)[1].reason!, /playbookPath must be absolute/);
+    assert.deepEqual(
+      recorder.statusesOf(later).map((s) => s.status),
+      ['cancelled'],
+    );
+    assert.match(recorder.final.reason!, /^dispatcher error: .*playbookPath must be absolute/);
+    assert.deepEqual(await readdir(config.workDir), []);
+  });
+});
