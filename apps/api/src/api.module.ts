@@ -5,6 +5,7 @@ import { DatabaseModule } from '@app/database';
 import { loggingModule } from '@app/platform';
 import { BadInputFilter } from './bad-input.filter';
 import { CatalogueController } from './catalogue.controller';
+import { ConflictFilter } from './conflict.filter';
 import { OperationsController } from './operations/operations.controller';
 
 /** The REST api. It holds PostgreSQL credentials only: nothing here reaches the broker. */
@@ -25,6 +26,7 @@ import { OperationsController } from './operations/operations.controller';
       }),
     },
     { provide: APP_FILTER, useClass: BadInputFilter },
+    { provide: APP_FILTER, useClass: ConflictFilter },
   ],
 })
 export class ApiModule {}

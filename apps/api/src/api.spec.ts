@@ -286,6 +286,7 @@ describe('api', () => {
       const reply = await call('GET', `/operations/${id}/log?after=3&limit=1`);
       assert.deepEqual(Object.keys(reply.body.lines[0]).sort(), [
         'at',
+        'continues',
         'seq',
         'stream',
         'taskId',
@@ -313,24 +314,330 @@ describe('api', () => {
     });
   });
 
+  /** Creates an operation over REST and moves it to `status` by SQL, as the relay would. */
+  const inStatus = async (status: string, body: object = { type: 'test.sleep', target: 'db1' }) => {
+    const created = await post(body);
+    assert.equal(created.status, 201);
+    await ds.query(`UPDATE operations SET status = $2 WHERE id = $1`, [created.body.id, status]);
+    return created.body.id;
+  };
+  const cancelRows = async (id: string) =>
+    ds.query<{ exchange: string; routing_key: string; payload: Record<string, unknown> }[]>(
+      `SELECT exchange, routing_key, payload FROM outbox WHERE operation_id = $1 AND kind = 'cancel'`,
+      [id],
+    );
+
+  describe('POST /operations/:id/cancel', () => {
+    it('cancels a queued operation and its tasks at once, and sends no cancel', async () => {
+      const id = await inStatus('queued', { type: 'test.fail', target: 'db1' });
+      const reply = await call<OperationView>('POST', `/operations/${id}/cancel`);
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body.id, id);
+      assert.equal(reply.body.status, 'cancelled');
+      assert.equal(reply.body.reason, 'cancelled by request');
+      assert.equal(reply.body.cancelRequestedAt, null);
+      assert.deepEqual(
+        reply.body.tasks?.map((task) => [task.name, task.status, task.reason]),
+        [
+          ['first', 'cancelled', 'not run: cancelled by request'],
+          ['second', 'cancelled', 'not run: cancelled by request'],
+          ['third', 'cancelled', 'not run: cancelled by request'],
+        ],
+      );
+      const tasks: { status: string }[] = await ds.query(
+        `SELECT DISTINCT status FROM tasks WHERE operation_id = $1`,
+        [id],
+      );
+      assert.deepEqual(tasks, [{ status: 'cancelled' }]);
+      assert.deepEqual(await cancelRows(id), []);
+      assert.deepEqual((await call('GET', `/operations/${id}`)).body, reply.body);
+    });
+
+    it('takes a reason, and cancels a dispatched operation the same way', async () => {
+      const id = await inStatus('dispatched');
+      const reply = await call<OperationView>('POST', `/operations/${id}/cancel`, {
+        reason: 'maintenance window closed',
+      });
+      assert.equal(reply.status, 200);
+      assert.deepEqual(
+        [reply.body.status, reply.body.reason, reply.body.tasks?.[0].reason],
+        ['cancelled', 'maintenance window closed', 'not run: maintenance window closed'],
+      );
+      assert.deepEqual(await cancelRows(id), []);
+    });
+
+    it('asks the dispatcher to stop a running operation: exactly one cancel outbox row', async () => {
+      const id = await inStatus('running');
+      const reply = await call<OperationView>('POST', `/operations/${id}/cancel`, {
+        reason: 'stop',
+      });
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body.status, 'running');
+      assert.ok(reply.body.cancelRequestedAt);
+      const again = await call<OperationView>('POST', `/operations/${id}/cancel`);
+      assert.equal(again.status, 200);
+      assert.equal(again.body.cancelRequestedAt, reply.body.cancelRequestedAt);
+      const rows = await cancelRows(id);
+      assert.equal(rows.length, 1);
+      assert.deepEqual(
+        [rows[0].exchange, rows[0].routing_key, rows[0].payload.kind, rows[0].payload.reason],
+        ['aegir.control', '', 'cancel', 'stop'],
+      );
+      assert.equal(rows[0].payload.operationId, id);
+    });
+
+    it('answers 409 for a finished operation, changing nothing', async () => {
+      for (const status of ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost']) {
+        const id = await inStatus(status);
+        assert.deepEqual(await call('POST', `/operations/${id}/cancel`), {
+          status: 409,
+          body: {
+            statusCode: 409,
+            error: 'Conflict',
+            message: `operation ${id} is already ${status}`,
+          },
+        });
+        const [row]: { status: string; reason: string | null }[] = await ds.query(
+          `SELECT status, reason FROM operations WHERE id = $1`,
+          [id],
+        );
+        assert.deepEqual(row, { status, reason: null });
+        assert.deepEqual(await cancelRows(id), []);
+      }
+    });
+
+    it('answers 404 for an unknown id and 400 for a malformed one', async () => {
+      const id = randomUUID();
+      assert.deepEqual(await call('POST', `/operations/${id}/cancel`), {
+        status: 404,
+        body: { statusCode: 404, error: 'Not Found', message: `operation ${id} not found` },
+      });
+      const bad = await call('POST', '/operations/not-a-uuid/cancel');
+      assert.equal(bad.status, 400);
+      assert.deepEqual(bad.body.message, ['id must be a UUID']);
+    });
+
+    const refused: [string, unknown, RegExp][] = [
+      ['an unknown field', { reason: 'x', force: true }, /^property force should not exist$/],
+      [
+        'a reason that is too long',
+        { reason: 'x'.repeat(501) },
+        /^reason must be shorter than or equal to 500 characters$/,
+      ],
+      ['a reason that is not a string', { reason: 5 }, /^reason must be a string$/],
+      ['an empty reason', { reason: '' }, /^reason should not be empty$/],
+    ];
+    for (const [what, body, message] of refused) {
+      it(`answers 400 for ${what}, and cancels nothing`, async () => {
+        const id = await inStatus('queued');
+        const reply = await call('POST', `/operations/${id}/cancel`, body);
+        assert.equal(reply.status, 400);
+        assert.ok(
+          (reply.body.message as string[]).some((m) => message.test(m)),
+          JSON.stringify(reply.body),
+        );
+        const [row]: { status: string }[] = await ds.query(
+          `SELECT status FROM operations WHERE id = $1`,
+          [id],
+        );
+        assert.equal(row.status, 'queued');
+      });
+    }
+  });
+
+  describe('POST /operations/:id/retry', () => {
+    it('creates attempt 2, linked to the original, and answers 201', async () => {
+      const id = await inStatus('failed', {
+        type: 'test.echo',
+        target: 'db2',
+        params: { message: 'm' },
+      });
+      const reply = await call<OperationView>('POST', `/operations/${id}/retry`);
+      assert.equal(reply.status, 201);
+      const retry = reply.body;
+      assert.notEqual(retry.id, id);
+      assert.deepEqual(
+        [retry.status, retry.attempt, retry.retryOf, retry.type, retry.target, retry.params],
+        ['queued', 2, id, 'test.echo', 'db2', { message: 'm' }],
+      );
+      assert.deepEqual(
+        retry.tasks?.map((task) => [task.name, task.status]),
+        [['echo', 'queued']],
+      );
+      const outbox: { kind: string; payload: { operationId: string } }[] = await ds.query(
+        `SELECT kind, payload FROM outbox WHERE operation_id = $1`,
+        [retry.id],
+      );
+      assert.deepEqual(
+        outbox.map((row) => [row.kind, row.payload.operationId]),
+        [['dispatch', retry.id]],
+      );
+      const original = await call<OperationView>('GET', `/operations/${id}`);
+      assert.deepEqual(
+        [original.body.status, original.body.retriedBy, original.body.attempt],
+        ['failed', retry.id, 1],
+      );
+
+      assert.deepEqual(await call('POST', `/operations/${id}/retry`), {
+        status: 409,
+        body: {
+          statusCode: 409,
+          error: 'Conflict',
+          message: `operation ${id} has already been retried as ${retry.id}; retry that one to go on`,
+        },
+      });
+    });
+
+    it('plans the new attempt through the catalogue as it is now', async () => {
+      // Stored under an older catalogue: other policies, and no value for a param with a default.
+      const id = await inStatus('lost', { type: 'test.lines', target: 'db3' });
+      await ds.query(
+        `UPDATE operations SET params = '{}', exclusive = false, retry_limit = 0 WHERE id = $1`,
+        [id],
+      );
+      const reply = await call<OperationView>('POST', `/operations/${id}/retry`);
+      assert.equal(reply.status, 201);
+      assert.deepEqual(reply.body.params, { count: 100 });
+      assert.equal(reply.body.exclusive, true);
+      const [row]: { retry_limit: number }[] = await ds.query(
+        `SELECT retry_limit FROM operations WHERE id = $1`,
+        [reply.body.id],
+      );
+      assert.equal(row.retry_limit, 1);
+    });
+
+    const replanned: [string, string, unknown, RegExp][] = [
+      [
+        'a type that is gone',
+        'test.gone',
+        { message: 'm' },
+        /^type "test\.gone" is not in the catalogue$/,
+      ],
+      [
+        'params that no longer fit',
+        'test.echo',
+        { message: 5 },
+        /^params\.message must be string$/,
+      ],
+    ];
+    for (const [what, type, params, message] of replanned) {
+      it(`answers 400 naming the field for ${what}, and writes nothing`, async () => {
+        const id = await inStatus('failed', {
+          type: 'test.echo',
+          target: 'db4',
+          params: { message: 'm' },
+        });
+        await ds.query(`UPDATE operations SET type = $2, params = $3 WHERE id = $1`, [
+          id,
+          type,
+          params,
+        ]);
+        const before = await count('operations');
+        const reply = await call('POST', `/operations/${id}/retry`);
+        assert.equal(reply.status, 400);
+        assert.equal(reply.body.error, 'Bad Request');
+        assert.ok(
+          (reply.body.message as string[]).some((m) => message.test(m)),
+          JSON.stringify(reply.body),
+        );
+        assert.equal(await count('operations'), before);
+      });
+    }
+
+    it('answers 409 for an operation that is active or succeeded', async () => {
+      for (const status of ['queued', 'dispatched', 'running', 'succeeded']) {
+        const id = await inStatus(status);
+        assert.deepEqual(await call('POST', `/operations/${id}/retry`), {
+          status: 409,
+          body: {
+            statusCode: 409,
+            error: 'Conflict',
+            message: `operation ${id} is ${status}; only a failed, timed_out, lost or cancelled operation can be retried`,
+          },
+        });
+      }
+    });
+
+    it('answers 409 rather than 400 when the type is gone but the retry is refused anyway', async () => {
+      const id = await inStatus('running');
+      await ds.query(`UPDATE operations SET type = 'test.gone' WHERE id = $1`, [id]);
+      const reply = await call('POST', `/operations/${id}/retry`);
+      assert.equal(reply.status, 409);
+    });
+
+    it('answers 404 for an unknown id and 400 for a malformed one', async () => {
+      const id = randomUUID();
+      assert.deepEqual(await call('POST', `/operations/${id}/retry`), {
+        status: 404,
+        body: { statusCode: 404, error: 'Not Found', message: `operation ${id} not found` },
+      });
+      const bad = await call('POST', '/operations/nope/retry');
+      assert.equal(bad.status, 400);
+      assert.deepEqual(bad.body.message, ['id must be a UUID']);
+    });
+  });
+
+  describe('the new fields of an operation', () => {
+    it('shows attempt, retry link, exclusive, completeness and cancel request', async () => {
+      const created = (await post({ type: 'test.parallel', target: 'db5' })).body;
+      assert.deepEqual(
+        {
+          attempt: created.attempt,
+          retryOf: created.retryOf,
+          retriedBy: created.retriedBy,
+          exclusive: created.exclusive,
+          lineCount: created.lineCount,
+          linesStored: created.linesStored,
+          complete: created.complete,
+          cancelRequestedAt: created.cancelRequestedAt,
+        },
+        {
+          attempt: 1,
+          retryOf: null,
+          retriedBy: null,
+          exclusive: false,
+          lineCount: null,
+          linesStored: null,
+          complete: null,
+          cancelRequestedAt: null,
+        },
+      );
+      await ds.query(
+        `UPDATE operations SET status = 'succeeded', line_count = 10, lines_stored = 9
+          WHERE id = $1`,
+        [created.id],
+      );
+      const shown = (await call<OperationView>('GET', `/operations/${created.id}`)).body;
+      assert.deepEqual([shown.lineCount, shown.linesStored, shown.complete], [10, 9, false]);
+      const listed = (await call('GET', `/operations?target=db5`)).body.items[0] as OperationView;
+      assert.deepEqual([listed.id, listed.complete, listed.exclusive], [created.id, false, false]);
+    });
+  });
+
   describe('GET /catalogue', () => {
     it('lists every type with its schema and tasks, and nothing of how they run', async () => {
       const reply = await call('GET', '/catalogue');
       assert.equal(reply.status, 200);
-      const types = reply.body.types as { name: string }[];
-      assert.deepEqual(
-        types.map((t) => t.name),
-        ['demo.hello', 'test.echo', 'test.fail', 'test.lines', 'test.sleep'],
-      );
-      const echo = reply.body.types[1];
+      const types = reply.body.types as { name: string; parallel: boolean; retry: unknown }[];
+      const names = types.map((t) => t.name);
+      assert.deepEqual(names, [...names].sort());
+      for (const name of ['demo.hello', 'test.echo', 'test.fail', 'test.lines', 'test.sleep']) {
+        assert.ok(names.includes(name), name);
+      }
+      const echo = reply.body.types.find((t: { name: string }) => t.name === 'test.echo');
       assert.deepEqual(echo, {
         name: 'test.echo',
         description: 'Print the message given.',
         pool: 'default',
+        parallel: false,
+        retry: { attempts: 0, backoffSeconds: 0 },
         params: echo.params,
         tasks: [{ name: 'echo', runner: 'command', timeoutSeconds: 30 }],
       });
       assert.deepEqual(echo.params.required, ['message']);
+      const lines = types.find((t) => t.name === 'test.lines')!;
+      assert.deepEqual(lines.retry, { attempts: 1, backoffSeconds: 0 });
+      assert.equal(types.find((t) => t.name === 'test.parallel')?.parallel, true);
     });
   });
 

@@ -1,10 +1,14 @@
 import { Controller, Get } from '@nestjs/common';
-import { Catalogue, type CatalogueTask } from '@app/catalogue';
+import { Catalogue, type CatalogueTask, type RetryPolicy } from '@app/catalogue';
 
 export interface CatalogueTypeView {
   name: string;
   description: string;
   pool: string;
+  /** May run alongside other operations on the same target. */
+  parallel: boolean;
+  /** Automatic retries of an operation that ended `lost`. */
+  retry: RetryPolicy;
   params: Record<string, unknown>;
   tasks: Pick<CatalogueTask, 'name' | 'runner' | 'timeoutSeconds'>[];
 }
@@ -21,6 +25,8 @@ export class CatalogueController {
         name: type.name,
         description: type.description,
         pool: type.pool,
+        parallel: type.parallel,
+        retry: { ...type.retry },
         params: type.paramsSchema,
         tasks: type.tasks.map((task) => ({
           name: task.name,

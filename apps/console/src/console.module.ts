@@ -3,9 +3,12 @@ import { InjectCommander } from 'nest-commander';
 import { BrokerSetupCommand } from './commands/broker-setup.command';
 import { DbMigrateCommand } from './commands/db-migrate.command';
 import { DemoCommand } from './commands/demo.command';
+import { DlqListCommand } from './commands/dlq-list.command';
+import { OpCancelCommand } from './commands/op-cancel.command';
 import { OpCreateCommand } from './commands/op-create.command';
 import { OpListCommand } from './commands/op-list.command';
 import { OpLogCommand } from './commands/op-log.command';
+import { OpRetryCommand } from './commands/op-retry.command';
 import { OpShowCommand } from './commands/op-show.command';
 import { ConsoleCatalogue } from './console-catalogue';
 import { ConsoleDatabase } from './console-database';
@@ -27,6 +30,9 @@ export const COMMANDS: Provider[] = [
   OpListCommand,
   OpShowCommand,
   OpLogCommand,
+  OpCancelCommand,
+  OpRetryCommand,
+  DlqListCommand,
 ];
 
 /**

@@ -4,10 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { declareTopology } from '@app/amqp';
+import { brokerTopology } from '@app/contracts';
+import { connect, type ChannelModel } from 'amqplib';
 import { Client } from 'pg';
+import { createTestVhost, queueDepths, type TestVhost } from '../../../test/support/broker';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { buildParams } from './flags';
-import { formatDuration } from './format';
+import { printable } from './dead-letters';
+import { formatDuration, formatLines } from './format';
 import { firstGap } from './commands/op-log.command';
 
 const root = resolve(__dirname, '../../../..');
@@ -61,7 +66,10 @@ describe('aegir console', () => {
   it('db:migrate applies the migrations to an empty database, then has nothing to do', async () => {
     const first = await run('db:migrate');
     assert.equal(first.code, 0, first.stderr);
-    assert.equal(first.stdout, 'applied Init1764500000000\n');
+    assert.equal(
+      first.stdout,
+      'applied Init1764500000000\napplied AttemptsCancelExclusive1764600000000\n',
+    );
     const again = await run('db:migrate');
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout, 'database is up to date\n');
@@ -198,6 +206,11 @@ describe('aegir console', () => {
       /^0\s+hello\s+ansible-playbook\s+failed\s+4\s+\S+ \S+\s+2\.0s\s+playbook failed$/m,
     );
 
+    assert.match(result.stdout, /^attempt\s+1$/m);
+    assert.match(result.stdout, /^retry of\s+-$/m);
+    assert.match(result.stdout, /^cancel requested\s+-$/m);
+    assert.match(result.stdout, /^lines\s+-$/m);
+
     const json = await run('op:show', id, '--json');
     assert.equal(JSON.parse(json.stdout).tasks[0].exitCode, 4);
 
@@ -284,7 +297,16 @@ describe('aegir console', () => {
     const help = await aegir(['--help'], down);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: aegir /);
-    for (const command of ['db:migrate', 'op:create', 'op:list', 'op:show', 'op:log']) {
+    for (const command of [
+      'db:migrate',
+      'op:create',
+      'op:list',
+      'op:show',
+      'op:log',
+      'op:cancel',
+      'op:retry',
+      'dlq:list',
+    ]) {
       assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'));
     }
     const refused = await aegir(
@@ -295,6 +317,312 @@ describe('aegir console', () => {
     assert.match(refused.stderr, /^error: params\.greeting must match pattern/);
   });
 });
+
+describe('aegir op:cancel and op:retry', () => {
+  let db: TestDatabase;
+  let sql: Client;
+  let run: (...args: string[]) => Promise<Result>;
+
+  before(async () => {
+    db = await createTestDatabase('aegir_test_console_ops');
+    sql = new Client({ connectionString: db.url });
+    await sql.connect();
+    run = (...args) => aegir(args, { DATABASE_URL: db.url });
+  });
+
+  after(async () => {
+    await sql?.end();
+    await db?.drop();
+  });
+
+  const create = async (...args: string[]): Promise<string> => {
+    const result = await run('op:create', ...args, '--json');
+    assert.equal(result.code, 0, result.stderr);
+    return (JSON.parse(result.stdout) as { id: string }).id;
+  };
+  const setStatus = (id: string, status: string) =>
+    sql.query(`UPDATE operations SET status = $2 WHERE id = $1`, [id, status]);
+  const cancelRows = async (id: string): Promise<number> =>
+    (
+      await sql.query(
+        `SELECT count(*)::int AS n FROM outbox WHERE operation_id = $1 AND kind = 'cancel'`,
+        [id],
+      )
+    ).rows[0].n;
+
+  let cancelled: string;
+
+  it('op:cancel cancels a queued operation and its tasks at once', async () => {
+    cancelled = await create('test.fail', '-t', 'db1');
+    const result = await run('op:cancel', cancelled, '--reason', 'not today');
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `operation ${cancelled} cancelled: not today\n`);
+    const { rows } = await sql.query(
+      `SELECT o.status, o.reason, array_agg(DISTINCT t.status) AS tasks
+         FROM operations o JOIN tasks t ON t.operation_id = o.id
+        WHERE o.id = $1 GROUP BY o.id`,
+      [cancelled],
+    );
+    assert.deepEqual(rows, [{ status: 'cancelled', reason: 'not today', tasks: ['cancelled'] }]);
+    assert.equal(await cancelRows(cancelled), 0);
+  });
+
+  it('op:cancel refuses a finished, unknown or malformed operation', async () => {
+    const again = await run('op:cancel', cancelled);
+    assert.equal(again.code, 1);
+    assert.equal(again.stderr, `error: operation ${cancelled} is already cancelled\n`);
+    const unknown = randomUUID();
+    const missing = await run('op:cancel', unknown);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr, `error: operation ${unknown} not found\n`);
+    const malformed = await run('op:cancel', 'abc');
+    assert.equal(malformed.code, 1);
+    assert.equal(malformed.stderr, 'error: id must be a UUID, got "abc"\n');
+    const long = await run('op:cancel', cancelled, '--reason', 'x'.repeat(501));
+    assert.equal(long.code, 1);
+    assert.equal(long.stderr, 'error: --reason must be 1 to 500 characters\n');
+  });
+
+  it('op:cancel asks the dispatcher to stop a running operation, once', async () => {
+    const id = await create('test.sleep', '-t', 'db2');
+    await sql.query(
+      `UPDATE operations SET status = 'running', dispatcher_id = 'd-1' WHERE id = $1`,
+      [id],
+    );
+    const result = await run('op:cancel', id);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      new RegExp(`^operation ${id} is running: cancel sent to dispatcher d-1;`),
+    );
+    const json = await run('op:cancel', id, '--json');
+    assert.equal(json.code, 0, json.stderr);
+    const view = JSON.parse(json.stdout) as { status: string; cancelRequestedAt: string | null };
+    assert.equal(view.status, 'running');
+    assert.ok(view.cancelRequestedAt);
+    assert.equal(await cancelRows(id), 1);
+
+    const shown = await run('op:show', id);
+    assert.match(shown.stdout, /^cancel requested\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/m);
+  });
+
+  let retry: string;
+
+  it('op:retry starts attempt 2 of a finished operation, linked to it', async () => {
+    const result = await run('op:retry', cancelled);
+    assert.equal(result.code, 0, result.stderr);
+    const match = /^operation (\S+) queued: attempt 2 of test\.fail on db1, retrying (\S+)\n$/.exec(
+      result.stdout,
+    );
+    assert.ok(match, result.stdout);
+    assert.equal(match[2], cancelled);
+    retry = match[1];
+    const { rows } = await sql.query(
+      `SELECT attempt, retry_of, status FROM operations WHERE id = $1`,
+      [retry],
+    );
+    assert.deepEqual(rows, [{ attempt: 2, retry_of: cancelled, status: 'queued' }]);
+
+    const shown = await run('op:show', retry);
+    assert.match(shown.stdout, /^attempt\s+2$/m);
+    assert.match(shown.stdout, new RegExp(`^retry of\\s+${cancelled}$`, 'm'));
+    const original = await run('op:show', cancelled);
+    assert.match(original.stdout, new RegExp(`^retried as\\s+${retry}$`, 'm'));
+  });
+
+  it('op:retry refuses what the api refuses, with the same messages', async () => {
+    const twice = await run('op:retry', cancelled);
+    assert.equal(twice.code, 1);
+    assert.equal(
+      twice.stderr,
+      `error: operation ${cancelled} has already been retried as ${retry}; retry that one to go on\n`,
+    );
+    const queued = await run('op:retry', retry);
+    assert.equal(queued.code, 1);
+    assert.equal(
+      queued.stderr,
+      `error: operation ${retry} is queued; only a failed, timed_out, lost or cancelled operation can be retried\n`,
+    );
+    const unknown = randomUUID();
+    const missing = await run('op:retry', unknown);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr, `error: operation ${unknown} not found\n`);
+
+    // Planned through the catalogue as it is now: params that no longer fit are refused.
+    const echo = await create('test.echo', '-t', 'db3', '-p', 'message=hi');
+    await sql.query(
+      `UPDATE operations SET status = 'failed', params = '{"message": 7}' WHERE id = $1`,
+      [echo],
+    );
+    const stale = await run('op:retry', echo);
+    assert.equal(stale.code, 1);
+    assert.equal(stale.stderr, 'error: params.message must be string\n');
+    const { rows } = await sql.query(
+      `SELECT count(*)::int AS n FROM operations WHERE retry_of = $1`,
+      [echo],
+    );
+    assert.equal(rows[0].n, 0);
+  });
+
+  it('op:retry --json prints the new operation; op:show shows whether every line arrived', async () => {
+    const id = await create('test.lines', '-t', 'db4', '-p', 'count=3');
+    await setStatus(id, 'lost');
+    const result = await run('op:retry', id, '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const view = JSON.parse(result.stdout) as { attempt: number; retryOf: string; params: unknown };
+    assert.deepEqual([view.attempt, view.retryOf, view.params], [2, id, { count: 3 }]);
+
+    await sql.query(`UPDATE operations SET line_count = 3, lines_stored = 2 WHERE id = $1`, [id]);
+    assert.match(
+      (await run('op:show', id)).stdout,
+      /^lines\s+3 emitted, 2 stored \(INCOMPLETE\)$/m,
+    );
+    await sql.query(`UPDATE operations SET lines_stored = 3 WHERE id = $1`, [id]);
+    assert.match((await run('op:show', id)).stdout, /^lines\s+3 emitted, 3 stored \(complete\)$/m);
+  });
+});
+
+describe('aegir dlq:list', () => {
+  let vhost: TestVhost;
+  let connection: ChannelModel;
+
+  before(async () => {
+    vhost = await createTestVhost('aegir_test_dlq');
+    connection = await connect(vhost.url);
+    const channel = await connection.createChannel();
+    await declareTopology(channel, brokerTopology(['default']));
+    await channel.close();
+  });
+
+  after(async () => {
+    await connection?.close();
+    await vhost?.delete();
+  });
+
+  const list = (...args: string[]) => aegir(['dlq:list', ...args], { AMQP_URL: vhost.url });
+
+  it('says when the dead-letter queue is empty', async () => {
+    const result = await list();
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'dead-letter queue aegir.dead-letter is empty\n');
+  });
+
+  it('shows each message with its reason, and leaves them all in the queue', async () => {
+    const channel = await connection.createConfirmChannel();
+    const publish = (body: string, headers: Record<string, string>, options: object = {}) =>
+      new Promise<void>((done, fail) =>
+        channel.publish(
+          'aegir.dead-letter',
+          'log',
+          Buffer.from(body),
+          { headers, ...options },
+          (error: unknown) => (error ? fail(asError(error)) : done()),
+        ),
+      );
+    await publish(
+      'not json {',
+      {
+        'x-aegir-reason': 'body is not valid JSON',
+        'x-aegir-queue': 'aegir.events',
+      },
+      { type: 'log', messageId: 'm-1' },
+    );
+    await publish(`{"v":9,"text":"${'x'.repeat(300)}"}\n\u0000tail`, {
+      'x-aegir-reason': 'unsupported message version 9',
+      'x-aegir-queue': 'aegir.dispatch.default',
+    });
+    // One the broker dead-lettered itself: rejected by a consumer of a work queue.
+    await new Promise<void>((done, fail) =>
+      channel.publish('aegir.dispatch', 'default', Buffer.from('{}'), {}, (error: unknown) =>
+        error ? fail(asError(error)) : done(),
+      ),
+    );
+    const taken = await channel.get('aegir.dispatch.default', { noAck: false });
+    assert.ok(taken);
+    channel.nack(taken, false, false);
+    await channel.close();
+    await waitFor(async () => (await queueDepths(vhost.name))['aegir.dead-letter'] === 3);
+
+    const result = await list();
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.split('\n');
+    assert.equal(lines[0], 'dead-letter queue aegir.dead-letter: 3 messages; none removed');
+    assert.match(lines[2], /^#\s+REASON\s+QUEUE\s+ROUTING KEY\s+TYPE\s+MESSAGE ID\s+BODY$/);
+    assert.match(
+      lines[3],
+      /^1\s+body is not valid JSON\s+aegir\.events\s+log\s+log\s+m-1\s+not json \{$/,
+    );
+    assert.match(
+      lines[4],
+      /^2\s+unsupported message version 9\s+aegir\.dispatch\.default\s+log\s+-\s+-\s+\{"v":9/,
+    );
+    assert.match(lines[4], / … \(\d+ bytes\)$/, 'a long body is cut short');
+    assert.match(
+      lines[5],
+      /^3\s+rejected by the broker from aegir\.dispatch\.default\s+aegir\.dispatch\.default\s+default\s/,
+    );
+
+    // Nothing was taken away: the queue holds them all, and they can be listed again.
+    await waitFor(async () => (await queueDepths(vhost.name))['aegir.dead-letter'] === 3);
+    const json = await list('--json');
+    assert.equal(json.code, 0, json.stderr);
+    const messages = json.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(
+      messages.map((message) => message.reason),
+      [
+        'body is not valid JSON',
+        'unsupported message version 9',
+        'rejected by the broker from aegir.dispatch.default',
+      ],
+    );
+    assert.equal((messages[1].body as string).length, 200);
+    assert.equal(messages[1].truncated, true);
+    assert.deepEqual(
+      [messages[0].queue, messages[0].routingKey, messages[0].type, messages[0].messageId],
+      ['aegir.events', 'log', 'log', 'm-1'],
+    );
+    await waitFor(async () => (await queueDepths(vhost.name))['aegir.dead-letter'] === 3);
+  });
+
+  it('shows only --limit messages, and says how many there are', async () => {
+    const result = await list('--limit', '1');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /^dead-letter queue aegir\.dead-letter: 3 messages, showing the first 1 \(--limit\); none removed\n/,
+    );
+    assert.equal(result.stdout.trimEnd().split('\n').length, 4);
+    const bad = await list('--limit', '1001');
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr, 'error: --limit must be an integer from 1 to 1000, got "1001"\n');
+    await waitFor(async () => (await queueDepths(vhost.name))['aegir.dead-letter'] === 3);
+  });
+
+  it('says which broker it cannot reach, without the password', async () => {
+    const result = await aegir(['dlq:list'], { AMQP_URL: 'amqp://guest:s3cret@127.0.0.1:1/' });
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /^error: cannot reach RabbitMQ at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1\/: .*ECONNREFUSED/,
+    );
+    assert.doesNotMatch(result.stderr, /s3cret/);
+  });
+});
+
+const asError = (error: unknown): Error =>
+  error instanceof Error ? error : new Error(String(error));
+
+/** Polls until `check` holds (the broker's counts lag a little), or fails after a while. */
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail('condition not met in time');
+    await sleep(200);
+  }
+}
 
 describe('console helpers', () => {
   it('builds params from --params and --param', () => {
@@ -317,6 +645,23 @@ describe('console helpers', () => {
     assert.throws(() => buildParams(undefined, ['=x']), /--param must be key=value/);
   });
 
+  it('escapes control characters, so a message body stays on its row', () => {
+    assert.equal(
+      printable('a\nb\r\tc\u0000\u001b[31m\u007f\u009fé€'),
+      'a\\nb\\r\\tc\\x00\\x1b[31m\\x7f\\x9fé€',
+    );
+  });
+
+  it('formats emitted and stored line counts', () => {
+    const lines = (lineCount: number | null, linesStored: number | null) =>
+      formatLines({ lineCount, linesStored });
+    assert.equal(lines(null, null), '-');
+    assert.equal(lines(5, null), '5 emitted');
+    assert.equal(lines(null, 4), '4 stored (how many were emitted is not known)');
+    assert.equal(lines(5, 5), '5 emitted, 5 stored (complete)');
+    assert.equal(lines(5, 4), '5 emitted, 4 stored (INCOMPLETE)');
+  });
+
   it('formats durations', () => {
     assert.equal(formatDuration(null), '-');
     assert.equal(formatDuration(850), '850ms');
@@ -327,7 +672,14 @@ describe('console helpers', () => {
 
   it('finds the first missing seq', () => {
     const lines = (seqs: number[]) =>
-      seqs.map((seq) => ({ seq, taskId: null, stream: 'stdout' as const, text: '', at: '' }));
+      seqs.map((seq) => ({
+        seq,
+        taskId: null,
+        stream: 'stdout' as const,
+        text: '',
+        at: '',
+        continues: false,
+      }));
     assert.equal(firstGap(lines([4, 5, 6]), 3), 3);
     assert.equal(firstGap(lines([4, 6]), 3), 1);
     assert.equal(firstGap(lines([5]), 3), 0);

@@ -54,6 +54,16 @@ export function operationsTable(items: OperationView[]): string {
   );
 }
 
+/** `120 emitted, 120 stored (complete)`; `-` while neither count is known. */
+export function formatLines(op: Pick<OperationView, 'lineCount' | 'linesStored'>): string {
+  const { lineCount, linesStored } = op;
+  if (lineCount === null && linesStored === null) return '-';
+  if (lineCount === null) return `${linesStored} stored (how many were emitted is not known)`;
+  if (linesStored === null) return `${lineCount} emitted`;
+  if (linesStored === lineCount) return `${lineCount} emitted, ${linesStored} stored (complete)`;
+  return `${lineCount} emitted, ${linesStored} stored (INCOMPLETE)`;
+}
+
 export function operationDetails(op: OperationView): string {
   const fields: [string, string][] = [
     ['operation', op.id],
@@ -68,7 +78,12 @@ export function operationDetails(op: OperationView): string {
     ['finished', formatTime(op.finishedAt)],
     ['duration', formatDuration(op.durationMs)],
     ['dispatcher', op.dispatcherId ?? '-'],
-    ['lines', op.lineCount === null ? '-' : String(op.lineCount)],
+    ['attempt', String(op.attempt)],
+    ['retry of', op.retryOf ?? '-'],
+    ['retried as', op.retriedBy ?? '-'],
+    ['parallel', op.exclusive ? 'no (one at a time on its target)' : 'yes'],
+    ['cancel requested', formatTime(op.cancelRequestedAt)],
+    ['lines', formatLines(op)],
   ];
   const width = Math.max(...fields.map(([name]) => name.length));
   const head = fields.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join('\n');

@@ -7,35 +7,55 @@ import {
 } from '@nestjs/common';
 import { Catalogue } from '@app/catalogue';
 import {
-  brokerTopology,
   CONTRACT_VERSION,
+  decodeControl,
   decodeDispatch,
   encodeMessage,
   Exchanges,
   Queues,
+  type ControlMessage,
   type DispatchMessage,
   type EventMessage,
 } from '@app/contracts';
-import { AmqpChannels, type ConfirmedPublisher, type QueueConsumer } from '@app/amqp';
+import {
+  AmqpChannels,
+  type ConfirmedPublisher,
+  type Delivery,
+  type QueueConsumer,
+} from '@app/amqp';
+import { describeError } from '@app/platform';
+import { ClaimClient } from './claims';
 import { DISPATCHER_CONFIG, type DispatcherConfig } from './dispatcher.config';
-import { OperationEvents } from './operation-events';
+import { OperationEvents, spillDirFor } from './operation-events';
 import { OperationRun } from './operation-run';
+import { RecentlyCancelled } from './recently-cancelled';
+import { WorkDir } from './work-dir';
 
 /**
- * Takes operations off this dispatcher's pool queue, at most `concurrency` at a time. A
- * dispatch message is acked once `running` is confirmed, so a long playbook never holds
- * a delivery open; heartbeats name the operations in hand.
+ * Takes operations off this dispatcher's pool queue, at most `concurrency` at a time.
+ * Each one is claimed from the relay first (so a cancel that reached the database first
+ * wins), then acked once `running` is confirmed, so a long playbook never holds a
+ * delivery open. Cancels and claim answers arrive on the dispatcher's own control queue;
+ * heartbeats name the operations in hand.
  */
 @Injectable()
 export class DispatchService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(DispatchService.name);
   private readonly running = new Map<string, OperationRun>();
+  /** Operations being claimed or run here: a second message for one of them is a duplicate. */
+  private readonly inHand = new Set<string>();
   private readonly finished = new Set<Promise<unknown>>();
+  private readonly cancelled = new RecentlyCancelled();
+  private readonly workDir: WorkDir;
   private publisher!: ConfirmedPublisher;
-  private consumer?: QueueConsumer<DispatchMessage>;
+  private claims!: ClaimClient;
+  private dispatches?: QueueConsumer<DispatchMessage>;
+  private control?: QueueConsumer<ControlMessage>;
+  private controlQueue?: string;
   private heartbeat?: NodeJS.Timeout;
   private slots: number;
   private slotWaiters: (() => void)[] = [];
+  private stopping = false;
 
   constructor(
     private readonly amqp: AmqpChannels,
@@ -43,17 +63,39 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(DISPATCHER_CONFIG) private readonly config: DispatcherConfig,
   ) {
     this.slots = config.concurrency;
+    this.workDir = new WorkDir(config.workDir);
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.amqp.declare(brokerTopology([this.config.pool]));
+    await this.workDir.lock();
     this.publisher = this.amqp.confirmedPublisher();
-    this.consumer = this.amqp.consumer<DispatchMessage>({
+    await this.reportAbandoned();
+
+    this.claims = new ClaimClient(
+      this.config.id,
+      (claim) => this.publish(Exchanges.events, claim.kind, claim),
+      () => this.controlQueue,
+      this.config.claimTimeoutMs,
+    );
+    this.control = this.amqp.consumer<ControlMessage>({
+      queue: 'control',
+      prefetch: 100,
+      decode: decodeControl,
+      assertQueue: async (channel) => {
+        const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+        await channel.bindQueue(queue, Exchanges.control, '');
+        this.controlQueue = queue;
+        return queue;
+      },
+    });
+    this.control.start(async ({ message }) => this.onControl(message));
+
+    this.dispatches = this.amqp.consumer<DispatchMessage>({
       queue: Queues.dispatch(this.config.pool),
       prefetch: this.config.concurrency,
       decode: decodeDispatch,
     });
-    this.consumer.start(async ({ message }) => this.accept(message));
+    this.dispatches.start((delivery) => this.accept(delivery));
     this.heartbeat = setInterval(() => void this.sendHeartbeat(), this.config.heartbeatIntervalMs);
     void this.sendHeartbeat();
     this.logger.log(
@@ -61,74 +103,130 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
     );
   }
 
-  /** Resolves (and so acks the message) once the operation is claimed and reported. */
-  private async accept(message: DispatchMessage): Promise<void> {
-    if (this.running.has(message.operationId)) {
-      this.logger.warn(
-        `operation ${message.operationId} is already running here; duplicate dropped`,
-      );
+  /** Operations an earlier run of this dispatcher left unfinished are reported lost, once. */
+  private async reportAbandoned(): Promise<void> {
+    for (const operationId of await this.workDir.clearAbandoned()) {
+      const reason = `dispatcher ${this.config.id} restarted while running it`;
+      this.logger.warn(`operation ${operationId}: ${reason}; reported lost`);
+      const lost: EventMessage = {
+        v: CONTRACT_VERSION,
+        kind: 'status',
+        operationId,
+        taskId: null,
+        status: 'lost',
+        reason,
+        at: new Date().toISOString(),
+        dispatcherId: this.config.id,
+      };
+      await this.publish(Exchanges.events, lost.kind, lost);
+    }
+  }
+
+  private async onControl(message: ControlMessage): Promise<void> {
+    if (message.kind === 'claim-result') {
+      this.claims.answer(message);
       return;
     }
+    this.cancelled.add(message.operationId);
+    const run = this.running.get(message.operationId);
+    if (run) {
+      this.logger.log(`operation ${message.operationId}: cancel received (${message.reason})`);
+      run.stop(message.reason);
+    }
+  }
+
+  /** Resolves (and so acks the message) once the operation is claimed and reported, or refused. */
+  private async accept(delivery: Delivery<DispatchMessage>): Promise<void> {
+    const { operationId } = delivery.message;
+    if (this.inHand.has(operationId) || this.cancelled.has(operationId)) {
+      this.logger.warn(`operation ${operationId}: already in hand or cancelled; message dropped`);
+      return;
+    }
+    this.inHand.add(operationId);
     await this.acquireSlot();
-    const events = new OperationEvents(
-      message.operationId,
+    let started = false;
+    try {
+      started = await this.claimAndStart(delivery);
+    } finally {
+      if (!started) this.release(operationId);
+    }
+  }
+
+  /** True when the operation runs here now (its slot is released when it ends). */
+  private async claimAndStart(delivery: Delivery<DispatchMessage>): Promise<boolean> {
+    const message = delivery.message;
+    const { operationId } = message;
+    const claim = this.stopping ? 'stopped' : await this.claims.claim(operationId);
+    if (claim === 'stopped') {
+      delivery.requeue();
+      return false;
+    }
+    if (!claim.granted || this.cancelled.has(operationId)) {
+      const reason = claim.granted ? 'cancelled' : claim.reason;
+      this.logger.log(`operation ${operationId}: not run (${reason})`);
+      return false;
+    }
+    const run = new OperationRun(message, this.eventsFor(operationId), this.catalogue, this.config);
+    this.running.set(operationId, run);
+    const plan = await run.claim();
+    if (!plan) return false;
+    this.logger.log(`operation ${operationId} (${message.type} on ${message.target}) running`);
+    const done = run
+      .run(plan)
+      .then((status) => this.logger.log(`operation ${operationId} ${status}`))
+      .catch((error) => this.logger.error(`operation ${operationId}: ${describeError(error)}`))
+      .finally(() => {
+        this.release(operationId);
+        this.finished.delete(done);
+      });
+    this.finished.add(done);
+    return true;
+  }
+
+  private eventsFor(operationId: string): OperationEvents {
+    return new OperationEvents(
+      operationId,
       this.config.id,
-      (event) => this.send(event),
+      (event) => this.publish(Exchanges.events, event.kind, event),
       {
         batchLines: this.config.logBatchLines,
         batchMs: this.config.logBatchMs,
         maxBufferedLines: this.config.maxBufferedLines,
+        batchBytes: this.config.logBatchBytes,
+        maxBufferedBytes: this.config.maxBufferedBytes,
+        spill: {
+          dir: spillDirFor(this.config.workDir, operationId),
+          maxBytes: this.config.spillMaxBytes,
+        },
+        onSpillError: (error) =>
+          this.logger.error(`operation ${operationId}: spill: ${describeError(error)}`),
         onRetry: (error, attempt) =>
           this.logger.warn(
-            `operation ${message.operationId}: event not confirmed (attempt ${attempt}): ${String(error)}`,
+            `operation ${operationId}: event not confirmed (attempt ${attempt}): ${describeError(error)}`,
           ),
       },
     );
-    const run = new OperationRun(message, events, this.catalogue, this.config);
-    this.running.set(message.operationId, run);
-    let plan: Awaited<ReturnType<OperationRun['claim']>>;
-    try {
-      plan = await run.claim();
-    } catch (error) {
-      this.release(message.operationId);
-      throw error;
-    }
-    if (!plan) {
-      this.release(message.operationId);
-      return;
-    }
-    this.logger.log(
-      `operation ${message.operationId} (${message.type} on ${message.target}) running`,
-    );
-    const done = run
-      .run(plan)
-      .then((status) => this.logger.log(`operation ${message.operationId} ${status}`))
-      .catch((error) => this.logger.error(`operation ${message.operationId}: ${String(error)}`))
-      .finally(() => {
-        this.release(message.operationId);
-        this.finished.delete(done);
-      });
-    this.finished.add(done);
   }
 
-  private send(event: EventMessage): Promise<void> {
-    return this.publisher.publish(Exchanges.events, event.kind, encodeMessage(event), {
-      type: event.kind,
+  private publish(exchange: string, routingKey: string, message: { kind: string }): Promise<void> {
+    return this.publisher.publish(exchange, routingKey, encodeMessage(message), {
+      type: message.kind,
     });
   }
 
   private async sendHeartbeat(): Promise<void> {
+    const beat: EventMessage = {
+      v: CONTRACT_VERSION,
+      kind: 'heartbeat',
+      dispatcherId: this.config.id,
+      pool: this.config.pool,
+      operations: [...this.running.keys()],
+      at: new Date().toISOString(),
+    };
     try {
-      await this.send({
-        v: CONTRACT_VERSION,
-        kind: 'heartbeat',
-        dispatcherId: this.config.id,
-        pool: this.config.pool,
-        operations: [...this.running.keys()],
-        at: new Date().toISOString(),
-      });
+      await this.publish(Exchanges.events, beat.kind, beat);
     } catch (error) {
-      this.logger.warn(`heartbeat not confirmed: ${String(error)}`);
+      this.logger.warn(`heartbeat not confirmed: ${describeError(error)}`);
     }
   }
 
@@ -142,6 +240,7 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
 
   private release(operationId: string): void {
     this.running.delete(operationId);
+    this.inHand.delete(operationId);
     const next = this.slotWaiters.shift();
     if (next) next();
     else this.slots++;
@@ -149,8 +248,10 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
 
   /** Stop taking work; let running operations finish within the grace period, then stop them. */
   async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.heartbeat);
-    const consumerStopped = this.consumer?.stop();
+    this.stopping = true;
+    this.claims?.stop();
+    for (const wake of this.slotWaiters.splice(0)) wake();
+    const dispatchesStopped = this.dispatches?.stop();
     if (this.running.size > 0) {
       this.logger.log(
         `waiting up to ${this.config.shutdownGraceMs} ms for ${this.running.size} operation(s)`,
@@ -163,10 +264,15 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
         ),
       ]);
       if (timedOut) {
-        for (const run of this.running.values()) run.stop(`dispatcher ${this.config.id} shut down`);
+        for (const run of this.running.values()) {
+          run.stop(`dispatcher ${this.config.id} shut down`);
+        }
         await allDone;
       }
     }
-    await consumerStopped;
+    await dispatchesStopped;
+    clearInterval(this.heartbeat);
+    await this.control?.stop();
+    await this.workDir.unlock();
   }
 }

@@ -21,6 +21,11 @@ describe('dispatcherConfigFromEnv', () => {
       maxLineLength: 65536,
       maxBufferedLines: 20000,
       shutdownGraceMs: 30000,
+      claimTimeoutMs: 10000,
+      maxBufferedBytes: 32 * 1024 * 1024,
+      logBatchBytes: 512 * 1024,
+      spillMaxBytes: 1024 * 1024 * 1024,
+      ansi: 'strip',
     });
   });
 
@@ -38,6 +43,11 @@ describe('dispatcherConfigFromEnv', () => {
       DISPATCHER_MAX_LINE_LENGTH: '100',
       DISPATCHER_MAX_BUFFERED_LINES: '50',
       DISPATCHER_SHUTDOWN_GRACE_MS: '0',
+      DISPATCHER_CLAIM_TIMEOUT_MS: '300',
+      DISPATCHER_MAX_BUFFERED_BYTES: '4096',
+      DISPATCHER_LOG_BATCH_BYTES: '1024',
+      DISPATCHER_SPILL_MAX_BYTES: '0',
+      DISPATCHER_ANSI: 'keep',
     });
     assert.deepEqual(config, {
       id: 'disp-1',
@@ -52,6 +62,11 @@ describe('dispatcherConfigFromEnv', () => {
       maxLineLength: 100,
       maxBufferedLines: 50,
       shutdownGraceMs: 0,
+      claimTimeoutMs: 300,
+      maxBufferedBytes: 4096,
+      logBatchBytes: 1024,
+      spillMaxBytes: 0,
+      ansi: 'keep',
     });
   });
 
@@ -80,6 +95,10 @@ describe('dispatcherConfigFromEnv', () => {
     ['DISPATCHER_MAX_LINE_LENGTH', '99999999999999999999'],
     ['DISPATCHER_MAX_BUFFERED_LINES', '0'],
     ['DISPATCHER_SHUTDOWN_GRACE_MS', '-1'],
+    ['DISPATCHER_CLAIM_TIMEOUT_MS', '0'],
+    ['DISPATCHER_MAX_BUFFERED_BYTES', '32M'],
+    ['DISPATCHER_LOG_BATCH_BYTES', '0'],
+    ['DISPATCHER_SPILL_MAX_BYTES', '-1'],
   ];
   for (const [name, value] of badIntegers) {
     it(`refuses ${name}=${JSON.stringify(value)}, naming the variable`, () => {
@@ -88,6 +107,21 @@ describe('dispatcherConfigFromEnv', () => {
       });
     });
   }
+});
+
+describe('DISPATCHER_ANSI', () => {
+  for (const value of ['STRIP', 'remove', 'true', ' keep']) {
+    it(`refuses ${JSON.stringify(value)}, naming the variable`, () => {
+      assert.throws(() => dispatcherConfigFromEnv({ DISPATCHER_ANSI: value }), {
+        message: `DISPATCHER_ANSI must be one of keep, strip, got ${JSON.stringify(value)}`,
+      });
+    });
+  }
+
+  it('accepts keep and strip', () => {
+    assert.equal(dispatcherConfigFromEnv({ DISPATCHER_ANSI: 'keep' }).ansi, 'keep');
+    assert.equal(dispatcherConfigFromEnv({ DISPATCHER_ANSI: 'strip' }).ansi, 'strip');
+  });
 });
 
 describe('taskOutcome', () => {

@@ -2,6 +2,7 @@ import { integerFromEnv } from '@app/platform';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { POOL_PATTERN } from '@app/contracts';
+import { ANSI_MODES, type AnsiMode } from '@app/runner';
 
 export interface DispatcherConfig {
   id: string;
@@ -14,12 +15,24 @@ export interface DispatcherConfig {
   logBatchLines: number;
   logBatchMs: number;
   maxLineLength: number;
-  /** Lines buffered per operation before the task's output is paused. */
+  /** Lines buffered per operation before the task's output is paused (or spilled to disk). */
   maxBufferedLines: number;
+  /** Bytes of line text buffered in memory per operation, likewise. */
+  maxBufferedBytes: number;
+  /** A `log` event is sent once its lines' text reaches this many bytes. */
+  logBatchBytes: number;
+  /** Bytes of spilled batches on disk per operation before the task's output is paused. */
+  spillMaxBytes: number;
+  /** Whether ANSI escapes in task output are kept or stripped. */
+  ansi: AnsiMode;
   shutdownGraceMs: number;
+  /** How long to wait for the relay's answer to a claim before asking again. */
+  claimTimeoutMs: number;
 }
 
 export const DISPATCHER_CONFIG = Symbol('DISPATCHER_CONFIG');
+
+const MiB = 1024 * 1024;
 
 export function dispatcherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DispatcherConfig {
   const pool = env.DISPATCHER_POOL || 'default';
@@ -41,5 +54,20 @@ export function dispatcherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): D
     maxLineLength: integerFromEnv(env, 'DISPATCHER_MAX_LINE_LENGTH', 65536),
     maxBufferedLines: integerFromEnv(env, 'DISPATCHER_MAX_BUFFERED_LINES', 20000),
     shutdownGraceMs: integerFromEnv(env, 'DISPATCHER_SHUTDOWN_GRACE_MS', 30000, 0),
+    claimTimeoutMs: integerFromEnv(env, 'DISPATCHER_CLAIM_TIMEOUT_MS', 10000),
+    maxBufferedBytes: integerFromEnv(env, 'DISPATCHER_MAX_BUFFERED_BYTES', 32 * MiB),
+    logBatchBytes: integerFromEnv(env, 'DISPATCHER_LOG_BATCH_BYTES', 512 * 1024),
+    spillMaxBytes: integerFromEnv(env, 'DISPATCHER_SPILL_MAX_BYTES', 1024 * MiB, 0),
+    ansi: ansiFromEnv(env),
   };
+}
+
+function ansiFromEnv(env: NodeJS.ProcessEnv): AnsiMode {
+  const ansi = env.DISPATCHER_ANSI || 'strip';
+  if (!(ANSI_MODES as readonly string[]).includes(ansi)) {
+    throw new Error(
+      `DISPATCHER_ANSI must be one of ${ANSI_MODES.join(', ')}, got ${JSON.stringify(ansi)}`,
+    );
+  }
+  return ansi as AnsiMode;
 }

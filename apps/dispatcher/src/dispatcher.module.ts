@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AmqpModule } from '@app/amqp';
+import { brokerTopology } from '@app/contracts';
 import { loggingModule } from '@app/platform';
 import { CatalogueModule } from '@app/catalogue';
 import { DISPATCHER_CONFIG, dispatcherConfigFromEnv } from './dispatcher.config';
@@ -9,7 +10,7 @@ import { DispatchService } from './dispatch.service';
 @Module({
   imports: [
     loggingModule('aegir-dispatcher'),
-    AmqpModule.forRoot('aegir-dispatcher'),
+    AmqpModule.forRoot('aegir-dispatcher', () => brokerTopology([dispatcherConfigFromEnv().pool])),
     CatalogueModule.forRoot(),
   ],
   providers: [

@@ -1,8 +1,17 @@
-import { describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventMessage, LogLine, LogMessage, LogStream, StatusMessage } from '@app/contracts';
-import { OperationEvents, type OperationEventsOptions } from './operation-events';
+import {
+  OperationEvents,
+  spillDirFor,
+  type BufferedOutput,
+  type OperationEventsOptions,
+} from './operation-events';
 
 /**
  * Stands in for the broker. Records every event it confirmed, in confirm order. Can refuse
@@ -261,5 +270,297 @@ describe('OperationEvents', () => {
     assert.equal(await isSettled(stream.flush()), true);
     assert.equal(broker.calls, 0);
     assert.equal(stream.lineCount, 0);
+  });
+
+  it('marks a continued piece with continues: true and leaves the field out otherwise', async () => {
+    const broker = new FakeBroker();
+    const stream = events(broker);
+    emit(stream, 't', 'plain');
+    assert.equal(stream.line('t', 'stdout', 'first piece', true), undefined);
+    assert.equal(stream.line('t', 'stdout', 'last piece', false), undefined);
+    await stream.flush();
+    const [plain, first, last] = broker.lines;
+    assert.equal(first.continues, true);
+    assert.ok(!('continues' in plain), 'no continues field on a whole line');
+    assert.ok(!('continues' in last), 'no continues field on the last piece');
+    assert.deepEqual(
+      broker.lines.map((line) => line.text),
+      ['plain', 'first piece', 'last piece'],
+    );
+  });
+
+  it('sends a batch once its text reaches batchBytes, counting UTF-8 bytes', async () => {
+    const broker = new FakeBroker();
+    const stream = events(broker, { batchLines: 1000, batchMs: 60_000, batchBytes: 1000 });
+    const texts = [
+      ...Array<string>(7).fill('a'.repeat(300)),
+      'b'.repeat(2500), // alone: bigger than a batch
+      ...Array<string>(3).fill('é'.repeat(200)), // 400 bytes each
+    ];
+    for (const text of texts) emit(stream, 't', text);
+    await stream.flush();
+    assert.deepEqual(
+      broker.logs.map((log) => log.lines.map((line) => Buffer.byteLength(line.text))),
+      [[300, 300, 300], [300, 300, 300], [300], [2500], [400, 400], [400]],
+    );
+    assert.deepEqual(seqs(broker.lines), oneTo(texts.length));
+  });
+
+  it('bounds memory in bytes: 200 lines of 1 MiB never hold more than maxBufferedBytes', async () => {
+    const MiB = 1024 * 1024;
+    // A broker that confirms slowly, and keeps only what the test checks, not the text.
+    const batches: { seqs: number[]; bytes: number }[] = [];
+    const slowSend = async (event: EventMessage): Promise<void> => {
+      await sleep(2);
+      if (event.kind !== 'log') return;
+      batches.push({
+        seqs: seqs(event.lines),
+        bytes: event.lines.reduce((sum, line) => sum + Buffer.byteLength(line.text), 0),
+      });
+    };
+    const stream = new OperationEvents('op-1', 'disp-1', slowSend, {
+      batchLines: 500,
+      batchMs: 25,
+      maxBufferedLines: 20_000,
+      onRetry: () => undefined,
+    });
+    let peak = 0;
+    let paused = 0;
+    for (let i = 1; i <= 200; i++) {
+      const text = `${String(i).padStart(8, '0')} `.padEnd(MiB, 'x');
+      const wait = stream.line('t', 'stdout', text);
+      peak = Math.max(peak, stream.buffered.memoryBytes);
+      if (wait) {
+        paused++;
+        await wait;
+      }
+    }
+    await stream.flush();
+    assert.ok(peak <= 32 * MiB, `peak ${peak} bytes held`);
+    assert.ok(paused > 0, 'the caller was paused');
+    assert.deepEqual(
+      batches.flatMap((batch) => batch.seqs),
+      oneTo(200),
+    );
+    assert.ok(batches.every((batch) => batch.bytes <= MiB));
+    assert.equal(stream.buffered.memoryBytes, 0);
+
+    // Lines smaller than a batch are packed up to batchBytes (512 KiB by default), never more.
+    batches.length = 0;
+    const packed = new OperationEvents('op-2', 'disp-1', slowSend, {
+      batchLines: 500,
+      batchMs: 25,
+      maxBufferedLines: 20_000,
+      onRetry: () => undefined,
+    });
+    for (let i = 1; i <= 100; i++) await packed.line('t', 'stdout', 'y'.repeat(100 * 1024));
+    await packed.flush();
+    assert.deepEqual(
+      batches.map((batch) => batch.bytes),
+      [...Array<number>(20).fill(5 * 100 * 1024)],
+    );
+  });
+
+  it('refuses an operation id that is not a plain name as a spill directory', () => {
+    assert.equal(spillDirFor('/work', 'abc-1'), '/work/spill-abc-1');
+    assert.throws(() => spillDirFor('/work', '../etc'), /operationId must be a plain name/);
+  });
+});
+
+describe('OperationEvents while the broker is away', () => {
+  let base: string;
+
+  before(async () => {
+    base = await mkdtemp(join(tmpdir(), 'aegir-spill-'));
+  });
+
+  after(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  // A failed test must not leave a stream retrying forever, which would keep the process alive.
+  const brokers: AwayBroker[] = [];
+  afterEach(() => {
+    for (const broker of brokers.splice(0)) broker.back();
+  });
+
+  /** A broker that refuses every send until `back()`, then confirms at once. */
+  class AwayBroker extends FakeBroker {
+    away = true;
+    refused = 0;
+
+    readonly sendWhenUp = (event: EventMessage): Promise<void> => {
+      if (this.away) {
+        this.refused++;
+        return Promise.reject(new Error('broker unreachable'));
+      }
+      return this.send(event);
+    };
+
+    back(): void {
+      this.away = false;
+    }
+  }
+
+  function spilling(
+    broker: AwayBroker,
+    dir: string,
+    options: Partial<OperationEventsOptions> = {},
+  ): OperationEvents {
+    brokers.push(broker);
+    return new OperationEvents('op-1', 'disp-1', broker.sendWhenUp, {
+      batchLines: 500,
+      batchMs: 5,
+      maxBufferedLines: 5_000,
+      spill: { dir, maxBytes: 1024 ** 3 },
+      onRetry: () => undefined,
+      onSpillError: (error) => assert.fail(`no spill error expected: ${String(error)}`),
+      ...options,
+    });
+  }
+
+  const lineText = (i: number) => `line ${i} ${'z'.repeat(40)}`;
+
+  it('keeps 100 000 lines through a 3 s outage without pausing the task: spilled, then delivered once, in order', async () => {
+    const broker = new AwayBroker();
+    const dir = join(base, 'spill-op-1');
+    const stream = spilling(broker, dir);
+    const outageStart = Date.now();
+    let peak: BufferedOutput = { memoryLines: 0, memoryBytes: 0, spillFiles: 0, spilledBytes: 0 };
+    let paused = 0;
+    // 100 ticks of 1000 lines, 20 ms apart: about 2 s of output, all of it during the outage.
+    for (let tick = 0; tick < 100; tick++) {
+      for (let i = tick * 1000 + 1; i <= (tick + 1) * 1000; i++) {
+        if (stream.line('t', 'stdout', lineText(i)) !== undefined) paused++;
+      }
+      const now = stream.buffered;
+      peak = {
+        memoryLines: Math.max(peak.memoryLines, now.memoryLines),
+        memoryBytes: Math.max(peak.memoryBytes, now.memoryBytes),
+        spillFiles: Math.max(peak.spillFiles, now.spillFiles),
+        spilledBytes: Math.max(peak.spilledBytes, now.spilledBytes),
+      };
+      await sleep(20);
+    }
+    const final = stream.status({ taskId: 't', status: 'succeeded' });
+    assert.equal(paused, 0, 'the task was never paused');
+    assert.ok(peak.memoryLines <= 5_000, `at most 5000 lines in memory, saw ${peak.memoryLines}`);
+    assert.ok(peak.spillFiles > 150, `batches spilled to disk: ${peak.spillFiles}`);
+
+    // The spill directory: private, one file per batch, name order = stream order.
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    const names = readdirSync(dir);
+    assert.equal(names.length, stream.buffered.spillFiles);
+    const firstSeqs = [...names].sort().map((name) => {
+      const file = join(dir, name);
+      assert.equal(statSync(file).mode & 0o777, 0o600, name);
+      return (JSON.parse(readFileSync(file, 'utf8')) as LogMessage).lines[0].seq;
+    });
+    assert.deepEqual(
+      firstSeqs,
+      [...firstSeqs].sort((a, b) => a - b),
+    );
+    assert.equal(broker.lines.length, 0, 'nothing confirmed during the outage');
+
+    // The broker comes back after 3 s at least, once the checks of the outage are done.
+    await sleep(Math.max(0, outageStart + 3000 - Date.now()));
+    broker.back();
+    await final;
+    await stream.flush();
+    assert.ok(broker.refused > 0);
+    assert.deepEqual(seqs(broker.lines), oneTo(100_000), 'every line once, in order');
+    assert.ok(broker.lines.every((line) => line.text === lineText(line.seq)));
+    const last = broker.confirmed.at(-1)!;
+    assert.ok(last.kind === 'status' && last.status === 'succeeded', 'the status came after them');
+    assert.equal(existsSync(dir), false, 'the spill directory is gone');
+    assert.deepEqual(stream.buffered, {
+      memoryLines: 0,
+      memoryBytes: 0,
+      spillFiles: 0,
+      spilledBytes: 0,
+    });
+  });
+
+  it('pauses the task past the disk bound, and resumes once the broker is back', async () => {
+    const broker = new AwayBroker();
+    const dir = join(base, 'spill-bounded');
+    const maxBytes = 64 * 1024;
+    const stream = spilling(broker, dir, {
+      batchLines: 100,
+      maxBufferedLines: 1_000,
+      spill: { dir, maxBytes },
+    });
+    let pausedAt = 0;
+    let peakMemory = 0;
+    let peakDisk = 0;
+    for (let i = 1; i <= 20_000; i++) {
+      const wait = stream.line('t', 'stdout', lineText(i));
+      peakMemory = Math.max(peakMemory, stream.buffered.memoryLines);
+      peakDisk = Math.max(peakDisk, stream.buffered.spilledBytes);
+      if (wait && !pausedAt) {
+        pausedAt = i;
+        assert.equal(await isSettled(wait), false, 'paused while the broker is away');
+        broker.back();
+      }
+      if (wait) await wait;
+    }
+    await stream.flush();
+    assert.ok(pausedAt > 1000, `paused only after memory and disk filled (line ${pausedAt})`);
+    assert.ok(peakMemory <= 1_000, `memory bound kept: ${peakMemory}`);
+    assert.ok(peakDisk > maxBytes / 2 && peakDisk <= maxBytes, `disk bound kept: ${peakDisk}`);
+    assert.deepEqual(seqs(broker.lines), oneTo(20_000));
+    assert.equal(existsSync(dir), false);
+  });
+
+  it('keeps batches in memory, under backpressure, when the spill directory cannot be made', async () => {
+    const broker = new AwayBroker();
+    const notADirectory = join(base, 'a-file');
+    await writeFile(notADirectory, '');
+    const errors: unknown[] = [];
+    const stream = spilling(broker, join(notADirectory, 'spill-op-1'), {
+      batchLines: 10,
+      maxBufferedLines: 100,
+      onSpillError: (error) => errors.push(error),
+    });
+    let pausedAt = 0;
+    for (let i = 1; i <= 1000; i++) {
+      const wait = stream.line('t', 'stdout', lineText(i));
+      if (wait && !pausedAt) {
+        pausedAt = i;
+        broker.back();
+      }
+      if (wait) await wait;
+    }
+    await stream.flush();
+    assert.equal(pausedAt, 100, 'paused at the memory bound, as without spilling');
+    assert.equal(errors.length, 1, 'reported once');
+    assert.match(String(errors[0]), /ENOTDIR/);
+    assert.deepEqual(seqs(broker.lines), oneTo(1000));
+  });
+
+  it('reports a spill file that cannot be read back, and goes on with the rest', async () => {
+    const broker = new AwayBroker();
+    const dir = join(base, 'spill-lost');
+    const errors: unknown[] = [];
+    const stream = spilling(broker, dir, {
+      batchLines: 10,
+      maxBufferedLines: 20,
+      onSpillError: (error) => errors.push(error),
+    });
+    for (let i = 1; i <= 100; i++) emit(stream, 't', lineText(i));
+    const names = readdirSync(dir).sort();
+    assert.ok(names.length >= 5);
+    const lost = JSON.parse(readFileSync(join(dir, names[2]), 'utf8')) as LogMessage;
+    await unlink(join(dir, names[2]));
+    broker.back();
+    await stream.flush();
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]), /ENOENT/);
+    const lostSeqs = new Set(seqs(lost.lines));
+    assert.deepEqual(
+      seqs(broker.lines),
+      oneTo(100).filter((seq) => !lostSeqs.has(seq)),
+    );
+    assert.equal(existsSync(dir), false);
   });
 });

@@ -121,6 +121,8 @@ describe('OperationRun', () => {
       batchLines: runConfig.logBatchLines,
       batchMs: runConfig.logBatchMs,
       maxBufferedLines: runConfig.maxBufferedLines,
+      batchBytes: runConfig.logBatchBytes,
+      maxBufferedBytes: runConfig.maxBufferedBytes,
       onRetry: (error) => assert.fail(`the recorder never refuses: ${String(error)}`),
     });
     const run = new OperationRun(message, events, options.catalogue ?? catalogue, runConfig);
@@ -383,5 +385,90 @@ describe('OperationRun', () => {
     );
     assert.match(recorder.final.reason!, /^dispatcher error: .*playbookPath must be absolute/);
     assert.deepEqual(await readdir(config.workDir), []);
+  });
+
+  describe('hostile output, from real processes', () => {
+    // Tasks run without a shell: a 200 000-character line, a NUL and an invalid UTF-8 byte, colours.
+    const tasks: Record<string, string[]> = {
+      long: ['python3', '-c', 'print("x" * 200000)'],
+      hostile: ['printf', 'a\\0b\\xffc\\n'],
+      colour: ['printf', '\\033[1;31mred\\033[0m plain\\a\\tend\\r\\n'],
+    };
+    const stub = {
+      resolveTask: (_context: unknown, name: string): ResolvedTask => ({
+        name,
+        runner: 'command',
+        timeoutSeconds: 30,
+        argv: tasks[name],
+      }),
+    } as unknown as Catalogue;
+
+    async function runHostile(ansi?: 'keep' | 'strip') {
+      const message = dispatch('stub.hostile', ['long', 'hostile', 'colour']);
+      const runConfig = dispatcherConfigFromEnv({
+        DISPATCHER_WORK_DIR: config.workDir,
+        DISPATCHER_STATE_DIR: config.stateDir,
+        ...(ansi && { DISPATCHER_ANSI: ansi }),
+      });
+      const { status, recorder } = await runToEnd(message, { catalogue: stub, config: runConfig });
+      assert.equal(status, 'succeeded');
+      const [long, hostile, colour] = message.tasks.map((task) => task.id);
+      const stdout = (taskId: string) =>
+        recorder.lines.filter((line) => line.taskId === taskId && line.stream === 'stdout');
+      return { recorder, long: stdout(long), hostile: stdout(hostile), colour: stdout(colour) };
+    }
+
+    it('splits the long line into marked pieces and replaces NUL and invalid UTF-8', async () => {
+      const { recorder, long, hostile } = await runHostile();
+      assert.deepEqual(
+        long.map((line) => [line.text.length, line.continues]),
+        [
+          [65536, true],
+          [65536, true],
+          [65536, true],
+          [200_000 - 3 * 65536, undefined],
+        ],
+      );
+      assert.equal(long.map((line) => line.text).join(''), 'x'.repeat(200_000));
+      assert.deepEqual(
+        long.map((line) => line.seq),
+        [0, 1, 2, 3].map((i) => long[0].seq + i),
+        'the pieces are consecutive lines',
+      );
+      assert.deepEqual(
+        hostile.map((line) => line.text),
+        ['a\uFFFDb\uFFFDc'],
+      );
+      assert.equal(
+        recorder.lines.filter((line) => 'continues' in line).length,
+        3,
+        'only the pieces carry continues',
+      );
+      assert.deepEqual(
+        recorder.lines.map((line) => line.seq),
+        recorder.lines.map((_, i) => i + 1),
+      );
+      assert.equal(recorder.final.lineCount, recorder.lines.length);
+    });
+
+    it('strips ANSI escapes by default', async () => {
+      const { colour } = await runHostile();
+      assert.deepEqual(
+        colour.map((line) => line.text),
+        ['red plain\tend'],
+      );
+    });
+
+    it('keeps ANSI escapes with DISPATCHER_ANSI=keep', async () => {
+      const { colour, hostile } = await runHostile('keep');
+      assert.deepEqual(
+        colour.map((line) => line.text),
+        ['\x1b[1;31mred\x1b[0m plain\x07\tend'],
+      );
+      assert.deepEqual(
+        hostile.map((line) => line.text),
+        ['a\uFFFDb\uFFFDc'],
+      );
+    });
   });
 });

@@ -151,7 +151,8 @@ export class OperationRun {
       timeoutMs: task.timeoutSeconds * 1000,
       killGraceMs: this.config.killGraceMs,
       maxLineLength: this.config.maxLineLength,
-      onLine: (stream, text) => this.events.line(taskId, stream, text),
+      ansi: this.config.ansi,
+      onLine: (stream, text, continues) => this.events.line(taskId, stream, text, continues),
     });
     if (this.stopReason) this.current.stop('cancelled');
     const result = await this.current.result;

@@ -1,7 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import type { EventMessage, HeartbeatMessage, LogMessage, StatusMessage } from '@app/contracts';
 import { isTerminal } from '@app/contracts';
-import { LOG_CHANNEL, statusesBefore } from '@app/database';
+import { LOG_CHANNEL, OUTBOX_CHANNEL, statusesBefore } from '@app/database';
+import { updateReturning } from './sql';
 
 /**
  * Writes a batch of events in one transaction: log lines idempotently on
@@ -40,6 +41,7 @@ async function insertLines(manager: EntityManager, messages: LogMessage[]): Prom
   const streams: string[] = [];
   const texts: string[] = [];
   const ats: string[] = [];
+  const continued: boolean[] = [];
   for (const message of messages) {
     for (const line of message.lines) {
       operationIds.push(message.operationId);
@@ -48,14 +50,16 @@ async function insertLines(manager: EntityManager, messages: LogMessage[]): Prom
       streams.push(line.stream);
       texts.push(line.text);
       ats.push(line.at);
+      continued.push(line.continues === true);
     }
   }
   if (seqs.length === 0) return;
   await manager.query(
-    `INSERT INTO log_lines (operation_id, task_id, seq, stream, line, emitted_at)
-     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[])
+    `INSERT INTO log_lines (operation_id, task_id, seq, stream, line, emitted_at, continues)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[],
+                          $6::timestamptz[], $7::boolean[])
      ON CONFLICT (operation_id, seq) DO NOTHING`,
-    [operationIds, taskIds, seqs, streams, texts, ats],
+    [operationIds, taskIds, seqs, streams, texts, ats, continued],
   );
 }
 
@@ -63,7 +67,8 @@ async function applyStatus(manager: EntityManager, event: StatusMessage): Promis
   const terminal = isTerminal(event.status);
   const from = statusesBefore(event.status);
   if (event.taskId === null) {
-    await manager.query(
+    const moved = await updateReturning<{ id: string }>(
+      manager,
       `UPDATE operations
           SET status = $2,
               reason = COALESCE($3, reason),
@@ -72,8 +77,11 @@ async function applyStatus(manager: EntityManager, event: StatusMessage): Promis
               started_at = CASE WHEN $2 = 'running' THEN COALESCE(started_at, $6) ELSE started_at END,
               finished_at = CASE WHEN $7 THEN $6 ELSE finished_at END,
               line_count = COALESCE($8, line_count),
+              lines_stored = CASE WHEN $7
+                THEN (SELECT count(*) FROM log_lines WHERE operation_id = $1) ELSE lines_stored END,
               updated_at = now()
-        WHERE id = $1 AND status = ANY($9::text[])`,
+        WHERE id = $1 AND status = ANY($9::text[])
+        RETURNING id`,
       [
         event.operationId,
         event.status,
@@ -86,6 +94,7 @@ async function applyStatus(manager: EntityManager, event: StatusMessage): Promis
         from,
       ],
     );
+    if (terminal && moved.length > 0) await endUnfinishedTasks(manager, event);
     return;
   }
   await manager.query(
@@ -118,4 +127,19 @@ async function recordHeartbeats(manager: EntityManager, beats: HeartbeatMessage[
       [beat.operations, beat.at, beat.dispatcherId],
     );
   }
+}
+
+/**
+ * An operation that ended leaves no task queued or running: the dispatcher reports every
+ * task, but a lost or abandoned operation could not. The target is free again, so the
+ * outbox is woken for the operations waiting on it.
+ */
+async function endUnfinishedTasks(manager: EntityManager, event: StatusMessage): Promise<void> {
+  const status = event.status === 'lost' ? 'lost' : 'cancelled';
+  await manager.query(
+    `UPDATE tasks SET status = $2, finished_at = $3, reason = $4
+      WHERE operation_id = $1 AND status IN ('queued', 'dispatched', 'running')`,
+    [event.operationId, status, event.at, `not run to the end: operation ${event.status}`],
+  );
+  await manager.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
 }

@@ -7,17 +7,10 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AmqpChannels, type Delivery, type QueueConsumer } from '@app/amqp';
-import { brokerTopology, decodeEvent, Queues, type EventMessage } from '@app/contracts';
+import { decodeEvent, Queues, type EventMessage } from '@app/contracts';
+import { DatabaseRetry, isDataError } from './database-retry';
 import { writeEvents } from './event-writer';
 import { RELAY_CONFIG, type RelayConfig } from './relay.config';
-
-/** SQLSTATE classes that say the data is wrong (not the database): retrying cannot help. */
-const DATA_ERROR_CLASSES = ['22', '23'];
-
-function isDataError(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && DATA_ERROR_CLASSES.includes(code.slice(0, 2));
-}
 
 /**
  * Consumes the events queue in batches and writes each batch in one transaction,
@@ -27,17 +20,18 @@ function isDataError(error: unknown): boolean {
 @Injectable()
 export class EventsConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(EventsConsumer.name);
+  private readonly retry: DatabaseRetry;
   private consumer?: QueueConsumer<EventMessage>;
-  private stopping = false;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly amqp: AmqpChannels,
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
-  ) {}
+  ) {
+    this.retry = new DatabaseRetry(config.databaseRetryMs, this.logger);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.amqp.declare(brokerTopology([]));
     this.consumer = this.amqp.consumer<EventMessage>({
       queue: Queues.events,
       prefetch: this.config.eventsPrefetch,
@@ -50,44 +44,52 @@ export class EventsConsumer implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async write(batch: Delivery<EventMessage>[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.dataSource.transaction((manager) =>
+    try {
+      await this.retry.run('events batch', () =>
+        this.dataSource.transaction((manager) =>
           writeEvents(
             manager,
             batch.map((delivery) => delivery.message),
           ),
-        );
-        return;
-      } catch (error) {
-        if (isDataError(error)) {
-          await this.writeOneByOne(batch);
-          return;
-        }
-        if (this.stopping) throw error;
-        if (attempt === 1 || attempt % 30 === 0) {
-          this.logger.warn(
-            `events batch not written (attempt ${attempt}), holding it: ${String(error)}`,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, this.config.databaseRetryMs));
-      }
+        ),
+      );
+      crashAfterCommitIfAsked(batch);
+    } catch (error) {
+      if (isDataError(error)) await this.writeOneByOne(batch);
+      else for (const delivery of batch) delivery.requeue(); // stopping: another relay takes it
     }
   }
 
+  /** Finds the messages the database refuses, and writes all the others. */
   private async writeOneByOne(batch: Delivery<EventMessage>[]): Promise<void> {
     for (const delivery of batch) {
       try {
-        await this.dataSource.transaction((manager) => writeEvents(manager, [delivery.message]));
+        await this.retry.run('event', () =>
+          this.dataSource.transaction((manager) => writeEvents(manager, [delivery.message])),
+        );
       } catch (error) {
-        if (!isDataError(error)) throw error;
-        delivery.reject(`database refused the event: ${(error as Error).message}`);
+        if (isDataError(error)) {
+          delivery.reject(`database refused the event: ${(error as Error).message}`);
+        } else {
+          delivery.requeue();
+        }
       }
     }
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
+    this.retry.stop();
     await this.consumer?.stop();
   }
+}
+
+/**
+ * A failpoint for the fault suite: with AEGIR_FAILPOINT=relay-crash-after-commit the relay
+ * dies (SIGKILL) right after committing the first batch that holds log lines, before it
+ * acks: the broker delivers that batch again, and the writes must not duplicate a line.
+ */
+function crashAfterCommitIfAsked(batch: Delivery<EventMessage>[]): void {
+  if (process.env.AEGIR_FAILPOINT !== 'relay-crash-after-commit') return;
+  if (batch.some((delivery) => delivery.message.kind === 'log'))
+    process.kill(process.pid, 'SIGKILL');
 }

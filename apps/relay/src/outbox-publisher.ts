@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
-import { AmqpChannels, type ConfirmedPublisher } from '@app/amqp';
+import { AmqpChannels, PublishError, type ConfirmedPublisher } from '@app/amqp';
 import { encodeMessage } from '@app/contracts';
 import { OUTBOX_CHANNEL } from '@app/database';
 import { PgListener } from './pg-listener';
@@ -24,10 +24,30 @@ interface OutboxRow {
   operation_status: string;
 }
 
-/** Seconds before a row whose publish failed is tried again: 1, 2, 4 … 60. */
+/** Seconds before a row whose publish failed is tried again: 1, 2, 4, 8, then every 10. */
 export function retryDelaySeconds(attempts: number): number {
-  return Math.min(2 ** Math.max(attempts - 1, 0), 60);
+  return Math.min(2 ** Math.max(attempts - 1, 0), 10);
 }
+
+/**
+ * Outbox rows ready to go, oldest first. A dispatch of an operation that wants its target
+ * to itself waits while another such operation on that target is dispatched or running,
+ * or is older and still queued: one at a time per target, in order.
+ */
+export const CLAIM_OUTBOX_ROWS = `
+  SELECT o.id, o.kind, o.operation_id, o.exchange, o.routing_key, o.payload, o.attempts,
+         op.status AS operation_status
+    FROM outbox o JOIN operations op ON op.id = o.operation_id
+   WHERE o.published_at IS NULL AND o.available_at <= now()
+     AND (o.kind <> 'dispatch' OR op.status <> 'queued' OR NOT op.exclusive OR NOT EXISTS (
+           SELECT 1 FROM operations other
+            WHERE other.target = op.target AND other.exclusive AND other.id <> op.id
+              AND (other.status IN ('dispatched', 'running')
+                   OR (other.status = 'queued'
+                       AND (other.created_at, other.id) < (op.created_at, op.id)))))
+   ORDER BY o.id
+   LIMIT $1
+   FOR UPDATE OF o SKIP LOCKED`;
 
 /**
  * Moves outbox rows to the broker. Woken by NOTIFY, polling as a fallback; rows are
@@ -88,16 +108,7 @@ export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicatio
   /** Publishes one claimed batch; returns how many rows it claimed. */
   private async publishBatch(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      const rows: OutboxRow[] = await manager.query(
-        `SELECT o.id, o.kind, o.operation_id, o.exchange, o.routing_key, o.payload, o.attempts,
-                op.status AS operation_status
-           FROM outbox o JOIN operations op ON op.id = o.operation_id
-          WHERE o.published_at IS NULL AND o.available_at <= now()
-          ORDER BY o.id
-          LIMIT $1
-          FOR UPDATE OF o SKIP LOCKED`,
-        [this.config.outboxBatch],
-      );
+      const rows: OutboxRow[] = await manager.query(CLAIM_OUTBOX_ROWS, [this.config.outboxBatch]);
       if (rows.length === 0) return 0;
       const results = await Promise.allSettled(rows.map((row) => this.publishRow(row)));
       const published: string[] = [];
@@ -145,10 +156,16 @@ export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicatio
       // cancelled (or otherwise moved on) before it reached the broker: nothing to run
       return false;
     }
-    await this.publisher.publish(row.exchange, row.routing_key, encodeMessage(row.payload), {
-      messageId: `outbox-${row.id}`,
-      type: row.kind,
-    });
+    try {
+      await this.publisher.publish(row.exchange, row.routing_key, encodeMessage(row.payload), {
+        messageId: `outbox-${row.id}`,
+        type: row.kind,
+      });
+    } catch (error) {
+      // a cancel nobody can hear: no dispatcher is connected, so none is running it
+      if (row.kind === 'cancel' && error instanceof PublishError && error.unroutable) return false;
+      throw error;
+    }
     return true;
   }
 

@@ -7,6 +7,9 @@ export interface RelayConfig {
   eventsBatchMs: number;
   /** Wait between tries while PostgreSQL does not answer. */
   databaseRetryMs: number;
+  /** A running operation whose dispatcher is silent this long is `lost`. */
+  lostAfterMs: number;
+  lostCheckMs: number;
 }
 
 export const RELAY_CONFIG = Symbol('RELAY_CONFIG');
@@ -19,5 +22,7 @@ export function relayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RelayC
     eventsBatch: integerFromEnv(env, 'RELAY_EVENTS_BATCH', 1000),
     eventsBatchMs: integerFromEnv(env, 'RELAY_EVENTS_BATCH_MS', 10),
     databaseRetryMs: integerFromEnv(env, 'RELAY_DATABASE_RETRY_MS', 1000),
+    lostAfterMs: integerFromEnv(env, 'RELAY_LOST_AFTER_MS', 60000),
+    lostCheckMs: integerFromEnv(env, 'RELAY_LOST_CHECK_MS', 5000),
   };
 }

@@ -1,4 +1,12 @@
-import { DynamicModule, Global, Injectable, Logger, Module, OnModuleDestroy } from '@nestjs/common';
+import {
+  DynamicModule,
+  Global,
+  Injectable,
+  Logger,
+  Module,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
 import {
   AmqpConnection,
   MessageHandlerErrorBehavior,
@@ -17,7 +25,7 @@ export const AMQP_OPTIONS = Symbol('AMQP_OPTIONS');
 
 /** The one place apps get channels, publishers and consumers from. */
 @Injectable()
-export class AmqpChannels implements OnModuleDestroy {
+export class AmqpChannels implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AmqpChannels.name);
   private readonly channels: ChannelWrapper[] = [];
   private publisher?: ConfirmedPublisher;
@@ -25,7 +33,13 @@ export class AmqpChannels implements OnModuleDestroy {
   constructor(
     private readonly connection: AmqpConnection,
     private readonly options: AmqpOptions,
+    private readonly topology?: Topology,
   ) {}
+
+  /** The app's topology is in place before any provider starts consuming or publishing. */
+  async onModuleInit(): Promise<void> {
+    if (this.topology) await this.declare(this.topology);
+  }
 
   createChannel(name: string, setup: (channel: ConfirmChannel) => Promise<void>): ChannelWrapper {
     const wrapper = this.connection.managedConnection.createChannel({
@@ -66,7 +80,8 @@ export class AmqpChannels implements OnModuleDestroy {
     return this.connection.connected;
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After every consumer drained (beforeApplicationShutdown), before the connection closes. */
+  async onApplicationShutdown(): Promise<void> {
     await Promise.allSettled(this.channels.map((channel) => channel.close()));
   }
 }
@@ -78,34 +93,44 @@ export class AmqpModule {
    * golevelup owns the connection (reconnects, start-up wait); handlers are never
    * discovered, and a failing one would be nacked to the dead-letter exchange.
    */
-  static forRoot(appName: string): DynamicModule {
-    const options = amqpOptionsFromEnv();
+  static forRoot(appName: string, topology?: () => Topology): DynamicModule {
+    // The environment is read when the app starts, not when this module is imported: a bad
+    // AMQP_URL is then a start-up failure with a clear message, and tests can set it first.
     return {
       module: AmqpModule,
       imports: [
-        RabbitMQModule.forRoot({
-          name: appName,
-          uri: options.url,
-          registerHandlers: false,
-          enableControllerDiscovery: false,
-          enableDirectReplyTo: false,
-          defaultSubscribeErrorBehavior: MessageHandlerErrorBehavior.NACK,
-          connectionInitOptions: { wait: true, timeout: options.connectTimeoutMs, reject: true },
-          connectionManagerOptions: {
-            heartbeatIntervalInSeconds: 10,
-            reconnectTimeInSeconds: 1,
-            connectionOptions: { clientProperties: { connection_name: appName } },
+        RabbitMQModule.forRootAsync({
+          useFactory: () => {
+            const options = amqpOptionsFromEnv();
+            return {
+              name: appName,
+              uri: options.url,
+              registerHandlers: false,
+              enableControllerDiscovery: false,
+              enableDirectReplyTo: false,
+              defaultSubscribeErrorBehavior: MessageHandlerErrorBehavior.NACK,
+              connectionInitOptions: {
+                wait: true,
+                timeout: options.connectTimeoutMs,
+                reject: true,
+              },
+              connectionManagerOptions: {
+                heartbeatIntervalInSeconds: 10,
+                reconnectTimeInSeconds: 1,
+                connectionOptions: { clientProperties: { connection_name: appName } },
+              },
+            };
           },
         }),
       ],
       providers: [
-        { provide: AMQP_OPTIONS, useValue: options },
+        { provide: AMQP_OPTIONS, useFactory: () => amqpOptionsFromEnv() },
         {
           provide: AmqpChannels,
-          inject: [AmqpConnection],
-          useFactory: (connection: AmqpConnection) => {
+          inject: [AmqpConnection, AMQP_OPTIONS],
+          useFactory: (connection: AmqpConnection, options: AmqpOptions) => {
             new Logger(AmqpModule.name).log(`broker ${redactUrl(options.url)}`);
-            return new AmqpChannels(connection, options);
+            return new AmqpChannels(connection, options, topology?.());
           },
         },
       ],

@@ -7,6 +7,8 @@ export class PublishError extends Error {
     message: string,
     readonly exchange: string,
     readonly routingKey: string,
+    /** The broker took it but had no queue to route it to. */
+    readonly unroutable = false,
   ) {
     super(message);
     this.name = 'PublishError';
@@ -78,6 +80,7 @@ export class ConfirmedPublisher {
         `no queue is bound to ${exchange} for routing key "${routingKey}"`,
         exchange,
         routingKey,
+        true,
       );
     }
   }

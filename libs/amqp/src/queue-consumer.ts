@@ -16,6 +16,8 @@ export interface Delivery<T> {
   channel: ConfirmChannel;
   /** Dead-letter this delivery with a reason instead of acking it. */
   reject(reason: string): void;
+  /** Give it back to the queue (for another consumer, or later) instead of acking it. */
+  requeue(): void;
 }
 
 export interface ConsumerOptions<T> {
@@ -134,6 +136,7 @@ export class QueueConsumer<T> {
     raw: ConsumeMessage,
     onDelivery: (delivery: Delivery<T>) => void,
   ): Promise<void> {
+    if (this.stopping) return; // left unacked: the broker hands it out again after close
     const decoded = this.options.decode(raw.content);
     if (!decoded.ok) {
       await this.track(() => this.deadLetter(channel, raw, decoded.reason));
@@ -144,8 +147,10 @@ export class QueueConsumer<T> {
 
   private async settle(deliveries: Delivery<T>[]): Promise<void> {
     for (const delivery of deliveries) {
-      const { rejection } = delivery as PendingDelivery<T>;
-      if (rejection !== undefined) {
+      const { rejection, requeued } = delivery as PendingDelivery<T>;
+      if (requeued) {
+        safely(() => delivery.channel.nack(delivery.raw, false, true));
+      } else if (rejection !== undefined) {
         await this.deadLetter(delivery.channel, delivery.raw, rejection);
       } else {
         safely(() => delivery.channel.ack(delivery.raw));
@@ -188,17 +193,21 @@ export class QueueConsumer<T> {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    this.pending = [];
+    // Cancel only after the acks: a quorum queue applies the acks sent before a cancel
+    // before it answers, whereas acks it still buffers when the channel closes are lost
+    // and their messages delivered again.
     if (this.consumerTag && isOpen(this.consumerTag.channel)) {
       await this.consumerTag.channel.cancel(this.consumerTag.tag).catch(() => undefined);
     }
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    this.pending = [];
     await this.channelWrapper?.close();
   }
 }
 
 class PendingDelivery<T> implements Delivery<T> {
   rejection?: string;
+  requeued = false;
   constructor(
     readonly message: T,
     readonly raw: ConsumeMessage,
@@ -206,6 +215,9 @@ class PendingDelivery<T> implements Delivery<T> {
   ) {}
   reject(reason: string): void {
     this.rejection = reason;
+  }
+  requeue(): void {
+    this.requeued = true;
   }
 }
 

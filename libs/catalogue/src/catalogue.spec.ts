@@ -37,6 +37,8 @@ void describe('Catalogue.plan', () => {
       target: 'example.org',
       params: { greeting: 'Hello' },
       tasks: [{ name: 'hello', runner: 'ansible-playbook' }],
+      exclusive: true,
+      retry: { attempts: 0, backoffSeconds: 0 },
     });
     assert.deepEqual(
       shipped.plan({ type: 'site.release', target: 'shop-1', params: { version: '2.4.1' } }).tasks,
@@ -46,6 +48,22 @@ void describe('Catalogue.plan', () => {
         { name: 'verify', runner: 'ansible-playbook' },
       ],
     );
+  });
+
+  void it("carries the type's parallel (as exclusive) and retry policy into the plan", () => {
+    const lines = fixtures.plan({ type: 'test.lines', target: 'web1', params: {} });
+    assert.deepEqual(
+      { exclusive: lines.exclusive, retry: lines.retry },
+      { exclusive: true, retry: { attempts: 1, backoffSeconds: 0 } },
+    );
+    const parallel = fixtures.plan({ type: 'test.parallel', target: 'web1', params: {} });
+    assert.deepEqual(
+      { exclusive: parallel.exclusive, retry: parallel.retry },
+      { exclusive: false, retry: { attempts: 0, backoffSeconds: 0 } },
+    );
+    // The plan's policy is a copy: changing it can't change the (frozen) catalogue.
+    lines.retry.attempts = 9;
+    assert.equal(fixtures.get('test.lines')!.retry.attempts, 1);
   });
 
   void it('treats missing params as {}', () => {

@@ -81,6 +81,8 @@ export class Catalogue {
       target,
       params,
       tasks: entry.type.tasks.map((task) => ({ name: task.name, runner: task.runner })),
+      exclusive: !entry.type.parallel,
+      retry: { ...entry.type.retry },
     };
   }
 

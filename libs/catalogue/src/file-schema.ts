@@ -7,6 +7,8 @@ export const TASK_NAME_PATTERN = /^[a-z][a-z0-9_-]*$/;
 export const MAX_TASKS = 50;
 export const DEFAULT_TIMEOUT_SECONDS = 3600;
 export const MAX_TIMEOUT_SECONDS = 86400;
+export const MAX_RETRY_ATTEMPTS = 10;
+export const MAX_RETRY_BACKOFF_SECONDS = 86400;
 
 /** One task exactly as written in a catalogue file, after structural validation. */
 export interface RawTask {
@@ -23,6 +25,8 @@ export interface RawTypeFile {
   name: string;
   description: string;
   pool?: string;
+  parallel?: boolean;
+  retry?: { attempts?: number; backoff?: number };
   params?: Record<string, unknown>;
   tasks: RawTask[];
 }
@@ -35,6 +39,15 @@ const fileSchema = {
     name: { type: 'string', maxLength: 128, pattern: TYPE_NAME_PATTERN.source },
     description: { type: 'string', minLength: 1, maxLength: 4000 },
     pool: { type: 'string', pattern: POOL_PATTERN.source },
+    parallel: { type: 'boolean' },
+    retry: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        attempts: { type: 'integer', minimum: 0, maximum: MAX_RETRY_ATTEMPTS },
+        backoff: { type: 'integer', minimum: 0, maximum: MAX_RETRY_BACKOFF_SECONDS },
+      },
+    },
     // Checked and compiled as a JSON Schema of its own, see params-schema.ts.
     params: { type: 'object' },
     tasks: {

@@ -87,15 +87,35 @@ void describe('loadCatalogue: the shipped catalogue and the test fixtures', () =
       dir: 'test/fixtures/catalogue',
       playbooksDir: 'test/fixtures/playbooks',
     });
-    assert.deepEqual(
-      catalogue.types().map((type) => type.name),
-      ['demo.hello', 'test.echo', 'test.fail', 'test.lines', 'test.sleep'],
-    );
+    const names = catalogue.types().map((type) => type.name);
+    assert.deepEqual(names, [...names].sort());
+    // The suites add fixtures of their own: check for the ones the unit and e2e tests use.
+    for (const name of [
+      'demo.hello',
+      'test.echo',
+      'test.fail',
+      'test.lines',
+      'test.parallel',
+      'test.sleep',
+      'test.stubborn',
+      'test.timeout',
+    ]) {
+      assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
+    }
     assert.deepEqual(
       catalogue.get('test.fail')!.tasks.map((task) => task.name),
       ['first', 'second', 'third'],
     );
     assert.equal(catalogue.get('test.sleep')!.tasks[0].timeoutSeconds, 60);
+    assert.equal(catalogue.get('test.timeout')!.tasks[0].timeoutSeconds, 2);
+    assert.deepEqual(catalogue.get('test.lines')!.retry, { attempts: 1, backoffSeconds: 0 });
+    assert.equal(catalogue.get('test.parallel')!.parallel, true);
+    assert.equal(catalogue.get('test.sleep')!.parallel, false);
+    assert.deepEqual(catalogue.get('test.stubborn')!.tasks[0].argv, [
+      'sh',
+      '-c',
+      "echo started; trap '' TERM; sleep 1000 & sleep 1000 & wait",
+    ]);
   });
 
   void it('hands out frozen types, so no caller can change the catalogue', () => {
@@ -116,6 +136,8 @@ void describe('loadCatalogue: the shipped catalogue and the test fixtures', () =
     const catalogue = loadCatalogue(tree);
     const type = catalogue.get('x.test')!;
     assert.equal(type.pool, 'default');
+    assert.equal(type.parallel, false);
+    assert.deepEqual(type.retry, { attempts: 0, backoffSeconds: 0 });
     assert.equal(type.file, 'one.yaml');
     assert.deepEqual(type.paramsSchema, {
       type: 'object',
@@ -128,6 +150,59 @@ void describe('loadCatalogue: the shipped catalogue and the test fixtures', () =
     const play = loadCatalogue(writeTree({ 'p.yml': playbookType('ok.yml') })).get('x.play')!;
     assert.equal(play.tasks[1].inventory, 'target');
   });
+});
+
+void describe('loadCatalogue: parallel and retry', () => {
+  void it('reads parallel and a retry policy, filling a missing attempts or backoff with 0', () => {
+    const catalogue = loadCatalogue(
+      writeTree({
+        'a.yml':
+          commandType('[echo]', undefined, 'x.a') +
+          'parallel: true\nretry: {attempts: 3, backoff: 90}\n',
+        'b.yml':
+          commandType('[echo]', undefined, 'x.b') + 'parallel: false\nretry: {attempts: 10}\n',
+        'c.yml': commandType('[echo]', undefined, 'x.c') + 'retry: {backoff: 86400}\n',
+      }),
+    );
+    const summary = (name: string) => {
+      const type = catalogue.get(name)!;
+      return { parallel: type.parallel, retry: type.retry };
+    };
+    assert.deepEqual(summary('x.a'), {
+      parallel: true,
+      retry: { attempts: 3, backoffSeconds: 90 },
+    });
+    assert.deepEqual(summary('x.b'), {
+      parallel: false,
+      retry: { attempts: 10, backoffSeconds: 0 },
+    });
+    assert.deepEqual(summary('x.c'), {
+      parallel: false,
+      retry: { attempts: 0, backoffSeconds: 86400 },
+    });
+    assert.ok(Object.isFrozen(catalogue.get('x.a')!.retry));
+  });
+
+  const refused: [string, string][] = [
+    ['parallel: yes please', 'parallel must be boolean'],
+    ['parallel: 1', 'parallel must be boolean'],
+    ['retry: 3', 'retry must be object'],
+    ['retry: {attempts: 11}', 'retry.attempts must be <= 10'],
+    ['retry: {attempts: -1}', 'retry.attempts must be >= 0'],
+    ['retry: {attempts: 1.5}', 'retry.attempts must be integer'],
+    ['retry: {attempts: "2"}', 'retry.attempts must be integer'],
+    ['retry: {backoff: 86401}', 'retry.backoff must be <= 86400'],
+    ['retry: {backoff: -5}', 'retry.backoff must be >= 0'],
+    ['retry: {attempts: 1, on: [failed]}', 'retry.on is not a known field'],
+  ];
+  for (const [yaml, problem] of refused) {
+    void it(`refuses ${yaml}, naming the field`, () => {
+      assert.equal(
+        loadError({ 'r.yml': commandType('[echo]') + `${yaml}\n` }).message,
+        `catalogue file r.yml: ${problem}`,
+      );
+    });
+  }
 });
 
 void describe('loadCatalogue: errors name the file and the field', () => {

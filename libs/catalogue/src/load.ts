@@ -130,6 +130,8 @@ function buildEntry(file: string, text: string, ajv: Ajv, playbooksDir: string):
     name: raw.name,
     description: raw.description,
     pool: raw.pool ?? 'default',
+    parallel: raw.parallel ?? false,
+    retry: { attempts: raw.retry?.attempts ?? 0, backoffSeconds: raw.retry?.backoff ?? 0 },
     paramsSchema: params.schema,
     tasks,
     file,

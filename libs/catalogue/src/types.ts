@@ -12,11 +12,22 @@ export interface CatalogueTask {
   argv?: string[];
 }
 
+/** How often the relay starts a new attempt, on its own, of an operation that ended `lost`. */
+export interface RetryPolicy {
+  /** New attempts after the first one; 0 = never retried automatically. */
+  attempts: number;
+  /** Seconds between the loss and the new attempt's dispatch. */
+  backoffSeconds: number;
+}
+
 /** An operation type: what a client may ask for, and the tasks it runs. */
 export interface OperationType {
   name: string;
   description: string;
   pool: string;
+  /** false: one operation at a time per target (others wait `queued`); true: may run alongside. */
+  parallel: boolean;
+  retry: RetryPolicy;
   /** JSON Schema of `params`, an object schema. */
   paramsSchema: Record<string, unknown>;
   tasks: CatalogueTask[];
@@ -32,6 +43,9 @@ export interface OperationPlan {
   /** Validated, with schema defaults filled in. */
   params: Record<string, unknown>;
   tasks: { name: string; runner: CatalogueTask['runner'] }[];
+  /** The type's `parallel`, negated: while it runs, no other exclusive operation on its target does. */
+  exclusive: boolean;
+  retry: RetryPolicy;
 }
 
 /** What the dispatcher runs for one task, with every placeholder filled in. */

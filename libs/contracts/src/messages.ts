@@ -30,7 +30,21 @@ export interface CancelMessage {
   sentAt: string;
 }
 
-export type ControlMessage = CancelMessage;
+/**
+ * relay → one dispatcher (default exchange, routing key = the claim's replyTo): whether it
+ * may run the operation. Only a granted claim runs: a cancel that won the race in the
+ * database is never overtaken by a dispatch message already on its way.
+ */
+export interface ClaimResultMessage {
+  v: typeof CONTRACT_VERSION;
+  kind: 'claim-result';
+  operationId: string;
+  granted: boolean;
+  reason?: string | null;
+}
+
+/** What arrives on a dispatcher's own control queue. */
+export type ControlMessage = CancelMessage | ClaimResultMessage;
 
 export type LogStream = 'stdout' | 'stderr' | 'system';
 
@@ -41,6 +55,8 @@ export interface LogLine {
   stream: LogStream;
   text: string;
   at: string;
+  /** A piece of a line longer than the limit: the next line continues it. */
+  continues?: boolean;
 }
 
 /** dispatcher → relay: a batch of output lines of one operation, in seq order. */
@@ -76,6 +92,16 @@ export interface HeartbeatMessage {
   at: string;
 }
 
+/** dispatcher → relay (claims queue): may I run this operation? Answered to `replyTo`. */
+export interface ClaimMessage {
+  v: typeof CONTRACT_VERSION;
+  kind: 'claim';
+  operationId: string;
+  dispatcherId: string;
+  replyTo: string;
+  at: string;
+}
+
 export type EventMessage = LogMessage | StatusMessage | HeartbeatMessage;
 export type EventKind = EventMessage['kind'];
-export type AnyMessage = DispatchMessage | ControlMessage | EventMessage;
+export type AnyMessage = DispatchMessage | ControlMessage | EventMessage | ClaimMessage;

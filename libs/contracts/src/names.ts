@@ -2,7 +2,7 @@
 export const Exchanges = {
   /** direct; routing key = pool name; one quorum queue per pool. */
   dispatch: 'aegir.dispatch',
-  /** topic; routing key = event kind; the relays' quorum queue takes them all. */
+  /** topic; routing key = message kind: log, status and heartbeat go to the events queue, claims to the claims queue. */
   events: 'aegir.events',
   /** fanout; every dispatcher binds its own exclusive queue. */
   control: 'aegir.control',
@@ -13,6 +13,8 @@ export const Exchanges = {
 export const Queues = {
   dispatch: (pool: string): string => `aegir.dispatch.${pool}`,
   events: 'aegir.events',
+  /** Dispatchers' claims; the relays answer each on the claimant's control queue. */
+  claims: 'aegir.claims',
   deadLetter: 'aegir.dead-letter',
 } as const;
 

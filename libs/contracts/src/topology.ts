@@ -48,7 +48,14 @@ export function brokerTopology(pools: readonly string[]): Topology {
       })),
       {
         ...workQueue(Queues.events, 50),
-        bindings: [{ exchange: Exchanges.events, routingKey: '#' }],
+        bindings: ['log', 'status', 'heartbeat'].map((kind) => ({
+          exchange: Exchanges.events,
+          routingKey: kind,
+        })),
+      },
+      {
+        ...workQueue(Queues.claims, 50),
+        bindings: [{ exchange: Exchanges.events, routingKey: 'claim' }],
       },
       {
         name: Queues.deadLetter,

@@ -2,6 +2,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import {
   CONTRACT_VERSION,
+  type ClaimMessage,
   type ControlMessage,
   type DispatchMessage,
   type EventMessage,
@@ -80,6 +81,7 @@ const logSchema = {
           stream: { enum: ['stdout', 'stderr', 'system'] },
           text: { type: 'string', maxLength: MAX_LINE_BYTES },
           at: timestamp,
+          continues: { type: 'boolean' },
         },
       },
     },
@@ -116,6 +118,31 @@ const heartbeatSchema = {
   },
 };
 
+const claimSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'kind', 'operationId', 'dispatcherId', 'replyTo', 'at'],
+  properties: {
+    ...header('claim'),
+    operationId: uuid,
+    dispatcherId: name,
+    replyTo: name,
+    at: timestamp,
+  },
+};
+
+const claimResultSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'kind', 'operationId', 'granted'],
+  properties: {
+    ...header('claim-result'),
+    operationId: uuid,
+    granted: { type: 'boolean' },
+    reason: { anyOf: [{ type: 'string', maxLength: 4096 }, { type: 'null' }] },
+  },
+};
+
 const ajv = new Ajv({ allErrors: false, strict: true });
 addFormats(ajv, ['uuid', 'date-time']);
 
@@ -125,6 +152,8 @@ const validators: Record<string, ValidateFunction> = {
   log: ajv.compile(logSchema),
   status: ajv.compile(statusSchema),
   heartbeat: ajv.compile(heartbeatSchema),
+  claim: ajv.compile(claimSchema),
+  'claim-result': ajv.compile(claimResultSchema),
 };
 
 function describe(errors: ErrorObject[] | null | undefined): string {
@@ -172,7 +201,9 @@ export function decodeMessage<T>(body: Buffer, accepted: readonly string[]): Dec
 export const decodeDispatch = (body: Buffer): Decoded<DispatchMessage> =>
   decodeMessage<DispatchMessage>(body, ['dispatch']);
 export const decodeControl = (body: Buffer): Decoded<ControlMessage> =>
-  decodeMessage<ControlMessage>(body, ['cancel']);
+  decodeMessage<ControlMessage>(body, ['cancel', 'claim-result']);
+export const decodeClaim = (body: Buffer): Decoded<ClaimMessage> =>
+  decodeMessage<ClaimMessage>(body, ['claim']);
 export const decodeEvent = (body: Buffer): Decoded<EventMessage> =>
   decodeMessage<EventMessage>(body, ['log', 'status', 'heartbeat']);
 

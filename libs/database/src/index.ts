@@ -3,6 +3,7 @@ export * from './cursor';
 export * from './data-source';
 export * from './database.module';
 export * from './entities';
+export * from './errors';
 export * from './migrations';
 export * from './operation-store';
 export * from './status-machine';

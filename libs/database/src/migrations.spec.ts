@@ -5,6 +5,7 @@ import { OPERATION_STATUSES } from '@app/contracts';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { dataSourceOptions, runMigrations } from './data-source';
+import { Init1764500000000 } from './migrations';
 
 const TABLES = ['log_lines', 'operations', 'outbox', 'tasks'];
 
@@ -31,11 +32,59 @@ describe('migrations', () => {
     await db?.drop();
   });
 
+  const ALL = ['Init1764500000000', 'AttemptsCancelExclusive1764600000000'];
+  const before2 = { id: randomUUID() };
+
   it('up creates the tables, once', async () => {
     assert.deepEqual(await tables(ds), []);
-    assert.deepEqual(await runMigrations(ds), ['Init1764500000000']);
+    // The first migration alone, with an operation and a log line written under it…
+    const first = new DataSource({
+      ...dataSourceOptions({ DATABASE_URL: db.url }, 'aegir-test'),
+      migrations: [Init1764500000000],
+    });
+    await first.initialize();
+    try {
+      assert.deepEqual(await runMigrations(first), ['Init1764500000000']);
+      await first.query(
+        `INSERT INTO operations (id, type, target, pool, params, status)
+         VALUES ($1, 't', 'x', 'default', '{}', 'failed')`,
+        [before2.id],
+      );
+      await first.query(
+        `INSERT INTO log_lines (operation_id, seq, stream, line, emitted_at)
+         VALUES ($1, 1, 'stdout', 'l', now())`,
+        [before2.id],
+      );
+    } finally {
+      await first.destroy();
+    }
+    // …then the rest.
+    assert.deepEqual(await runMigrations(ds), ALL.slice(1));
     assert.deepEqual(await tables(ds), TABLES);
     assert.deepEqual(await runMigrations(ds), []);
+  });
+
+  it('gives rows written before migration 2 the defaults: attempt 1, exclusive, no retries', async () => {
+    const [row]: Record<string, unknown>[] = await ds.query(
+      `SELECT attempt, retry_of, retry_limit, retry_backoff_seconds, exclusive, lines_stored,
+              cancel_requested_at
+         FROM operations WHERE id = $1`,
+      [before2.id],
+    );
+    assert.deepEqual(row, {
+      attempt: 1,
+      retry_of: null,
+      retry_limit: 0,
+      retry_backoff_seconds: 0,
+      exclusive: true,
+      lines_stored: null,
+      cancel_requested_at: null,
+    });
+    const [line]: { continues: boolean }[] = await ds.query(
+      `SELECT continues FROM log_lines WHERE operation_id = $1`,
+      [before2.id],
+    );
+    assert.equal(line.continues, false);
   });
 
   it('leaves nothing for the entities to change: they describe the same schema', async () => {
@@ -58,6 +107,44 @@ describe('migrations', () => {
     assert.match(def('ix_outbox_pending'), /\(available_at, id\) WHERE \(published_at IS NULL\)/);
     assert.match(def('uq_log_lines_operation_seq'), /UNIQUE INDEX .*\(operation_id, seq\)/);
     assert.match(def('uq_tasks_operation_position'), /UNIQUE INDEX .*\(operation_id, "position"\)/);
+    assert.match(def('uq_operations_retry_of'), /UNIQUE INDEX .*\(retry_of\)/);
+    assert.match(
+      def('ix_operations_target_active'),
+      /\(target, id\) WHERE \(\(status = ANY \(ARRAY\['queued'::text, 'dispatched'::text, 'running'::text\]\)\) AND exclusive\)/,
+    );
+  });
+
+  it('retries an operation at most once, and keeps the retry when the original goes', async () => {
+    const insert = (id: string, extra: string, values: unknown[] = []) =>
+      ds.query(
+        `INSERT INTO operations (id, type, target, pool, params, status${extra ? ', ' + extra : ''})
+         VALUES ($1, 't', 'x', 'default', '{}', 'queued'${values.map((_, i) => `, $${i + 2}`).join('')})`,
+        [id, ...values],
+      );
+    const original = randomUUID();
+    const retry = randomUUID();
+    await insert(original, '');
+    await insert(retry, 'attempt, retry_of', [2, original]);
+    await assert.rejects(
+      insert(randomUUID(), 'attempt, retry_of', [2, original]),
+      /uq_operations_retry_of/,
+    );
+    await assert.rejects(
+      insert(randomUUID(), 'retry_of', [randomUUID()]),
+      /fk_operations_retry_of/,
+    );
+    await assert.rejects(insert(randomUUID(), 'attempt', [0]), /ck_operations_attempt/);
+    await assert.rejects(insert(randomUUID(), 'retry_limit', [-1]), /ck_operations_retry_limit/);
+    await assert.rejects(
+      insert(randomUUID(), 'retry_backoff_seconds', [-1]),
+      /ck_operations_retry_backoff/,
+    );
+    await ds.query(`DELETE FROM operations WHERE id = $1`, [original]);
+    const [row]: { retry_of: string | null }[] = await ds.query(
+      `SELECT retry_of FROM operations WHERE id = $1`,
+      [retry],
+    );
+    assert.deepEqual(row, { retry_of: null });
   });
 
   it('accepts exactly the statuses of @app/contracts', async () => {
@@ -93,7 +180,29 @@ describe('migrations', () => {
     assert.ok(row.age < 60, `updated_at is ${row.age}s old`);
   });
 
-  it('down drops everything up created', async () => {
+  const columns = async (table: string): Promise<string[]> =>
+    (
+      await ds.query<{ column_name: string }[]>(
+        `SELECT column_name FROM information_schema.columns
+          WHERE table_schema = 'public' AND table_name = $1 ORDER BY column_name`,
+        [table],
+      )
+    ).map((row) => row.column_name);
+
+  it('down drops everything up created, one migration at a time', async () => {
+    await ds.undoLastMigration({ transaction: 'each' });
+    assert.deepEqual(await tables(ds), TABLES);
+    const operationColumns = await columns('operations');
+    for (const gone of [
+      'attempt',
+      'retry_of',
+      'exclusive',
+      'lines_stored',
+      'cancel_requested_at',
+    ]) {
+      assert.ok(!operationColumns.includes(gone), `${gone} is still there`);
+    }
+    assert.ok(!(await columns('log_lines')).includes('continues'));
     await ds.undoLastMigration({ transaction: 'each' });
     assert.deepEqual(await tables(ds), []);
     const [fn]: unknown[] = await ds.query(
@@ -101,7 +210,7 @@ describe('migrations', () => {
     );
     assert.equal(fn, undefined);
     // …and up works again after down.
-    assert.deepEqual(await runMigrations(ds), ['Init1764500000000']);
+    assert.deepEqual(await runMigrations(ds), ALL);
     assert.deepEqual(await tables(ds), TABLES);
   });
 });

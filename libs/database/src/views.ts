@@ -26,7 +26,22 @@ export interface OperationView {
   reason: string | null;
   exitCode: number | null;
   dispatcherId: string | null;
+  /** How many lines the operation emitted, as its dispatcher reported with the final status. */
   lineCount: number | null;
+  /** How many of them the relay had stored when the final status arrived. */
+  linesStored: number | null;
+  /** Every emitted line was stored (linesStored === lineCount); null until both are known. */
+  complete: boolean | null;
+  /** 1, or one more than the attempt it retries. */
+  attempt: number;
+  /** The attempt this one retries, or null. */
+  retryOf: string | null;
+  /** The attempt that retries this one, or null. */
+  retriedBy: string | null;
+  /** One at a time per target (the type is not `parallel`). */
+  exclusive: boolean;
+  /** When a cancel was sent to the dispatcher running it; null if none was. */
+  cancelRequestedAt: string | null;
   createdAt: string;
   dispatchedAt: string | null;
   startedAt: string | null;
@@ -41,6 +56,8 @@ export interface LogLineView {
   stream: LogStream;
   text: string;
   at: string;
+  /** A piece of a line longer than the dispatcher's limit: the next line continues it. */
+  continues: boolean;
 }
 
 /** Rows as the pg driver returns them: timestamptz as Date, bigint as string. */
@@ -55,6 +72,12 @@ export interface OperationRow {
   exit_code: number | null;
   dispatcher_id: string | null;
   line_count: string | null;
+  lines_stored: string | null;
+  attempt: number;
+  retry_of: string | null;
+  retried_by: string | null;
+  exclusive: boolean;
+  cancel_requested_at: Date | null;
   created_at: Date;
   dispatched_at: Date | null;
   started_at: Date | null;
@@ -79,9 +102,12 @@ export interface LogLineRow {
   stream: LogStream;
   line: string;
   emitted_at: Date;
+  continues: boolean;
 }
 
 const iso = (value: Date | null): string | null => (value ? value.toISOString() : null);
+
+const count = (value: string | null): number | null => (value === null ? null : Number(value));
 
 function duration(started: Date | null, finished: Date | null): number | null {
   return started && finished ? finished.getTime() - started.getTime() : null;
@@ -98,7 +124,17 @@ export function toOperationView(row: OperationRow, tasks?: TaskRow[]): Operation
     reason: row.reason,
     exitCode: row.exit_code,
     dispatcherId: row.dispatcher_id,
-    lineCount: row.line_count === null ? null : Number(row.line_count),
+    lineCount: count(row.line_count),
+    linesStored: count(row.lines_stored),
+    complete:
+      row.line_count === null || row.lines_stored === null
+        ? null
+        : Number(row.lines_stored) === Number(row.line_count),
+    attempt: row.attempt,
+    retryOf: row.retry_of,
+    retriedBy: row.retried_by,
+    exclusive: row.exclusive,
+    cancelRequestedAt: iso(row.cancel_requested_at),
     createdAt: row.created_at.toISOString(),
     dispatchedAt: iso(row.dispatched_at),
     startedAt: iso(row.started_at),
@@ -131,5 +167,6 @@ export function toLogLineView(row: LogLineRow): LogLineView {
     stream: row.stream,
     text: row.line,
     at: row.emitted_at.toISOString(),
+    continues: row.continues,
   };
 }

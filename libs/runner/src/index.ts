@@ -1,4 +1,10 @@
-export { LineSplitter, DEFAULT_MAX_LINE_LENGTH, type LineSplitterOptions } from './line-splitter';
+export { AnsiStripper, ANSI_MODES, stripAnsi, type AnsiMode } from './ansi';
+export {
+  LineSplitter,
+  DEFAULT_MAX_LINE_LENGTH,
+  type LineSink,
+  type LineSplitterOptions,
+} from './line-splitter';
 export { Workspace } from './workspace';
 export {
   prepareTask,

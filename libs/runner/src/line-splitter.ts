@@ -1,9 +1,18 @@
 import { StringDecoder } from 'node:string_decoder';
+import { AnsiStripper, type AnsiMode } from './ansi';
 
 export interface LineSplitterOptions {
   /** Longest line, in UTF-16 code units; a longer line is emitted as several pieces. */
   maxLineLength?: number;
+  /** `strip` removes ANSI escape sequences and control characters but TAB; default `keep`. */
+  ansi?: AnsiMode;
 }
+
+/**
+ * Receives each line in order. `continues` is true for every piece of an over-long line but
+ * its last: the next line emitted continues it.
+ */
+export type LineSink = (text: string, continues: boolean) => void;
 
 export const DEFAULT_MAX_LINE_LENGTH = 65536;
 
@@ -15,12 +24,14 @@ const REPLACEMENT = '\uFFFD';
 
 /**
  * Turns a byte stream into text lines: UTF-8 safe across chunk boundaries (invalid bytes become
- * U+FFFD), `\n` or `\r\n` terminated, empty lines kept, NUL replaced by U+FFFD, and lines longer
- * than `maxLineLength` cut into pieces so that memory stays bounded whatever a process prints.
+ * U+FFFD), `\n` or `\r\n` terminated, empty lines kept, NUL replaced by U+FFFD, ANSI escapes
+ * optionally stripped, and lines longer than `maxLineLength` cut into pieces so that memory
+ * stays bounded whatever a process prints.
  */
 export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private readonly max: number;
+  private readonly stripper: AnsiStripper | undefined;
   /** Text of the current, unterminated line. */
   private pending = '';
 
@@ -29,36 +40,39 @@ export class LineSplitter {
     if (!Number.isInteger(max) || max < 1) {
       throw new RangeError(`maxLineLength must be a positive integer, got ${String(max)}`);
     }
+    const ansi = options.ansi ?? 'keep';
+    if (ansi !== 'keep' && ansi !== 'strip') {
+      throw new RangeError(`ansi must be "keep" or "strip", got ${JSON.stringify(ansi)}`);
+    }
     this.max = max;
+    this.stripper = ansi === 'strip' ? new AnsiStripper() : undefined;
   }
 
-  /** Feeds a chunk; returns the lines it completed, in order. */
-  push(chunk: Buffer): string[] {
-    const lines: string[] = [];
-    this.consume(this.decoder.write(chunk), lines);
-    return lines;
+  /** Feeds a chunk; emits the lines it completed, in order. */
+  push(chunk: Buffer, emit: LineSink): void {
+    this.consume(this.decoder.write(chunk), emit);
   }
 
-  /** Ends the input; returns the remaining lines (a final line without newline included). */
-  end(): string[] {
-    const lines: string[] = [];
-    this.consume(this.decoder.end(), lines);
+  /** Ends the input; emits the remaining lines (a final line without newline included). */
+  end(emit: LineSink): void {
+    this.consume(this.decoder.end(), emit);
+    if (this.stripper) this.consume(this.stripper.end(), emit, false);
     const rest = this.pending;
     this.pending = '';
-    if (rest.length > 0) this.emit(rest, 0, rest.length, lines);
-    return lines;
+    if (rest.length > 0) this.emit(rest, 0, rest.length, emit);
   }
 
-  private consume(decoded: string, lines: string[]): void {
+  private consume(decoded: string, emit: LineSink, strip = true): void {
     if (decoded.length === 0) return;
-    const text = decoded.includes(NUL) ? decoded.replace(NUL_GLOBAL, REPLACEMENT) : decoded;
+    let text = decoded.includes(NUL) ? decoded.replace(NUL_GLOBAL, REPLACEMENT) : decoded;
+    if (strip && this.stripper) text = this.stripper.push(text);
     const buf = this.pending.length > 0 ? this.pending + text : text;
 
     let start = 0;
     let newline = buf.indexOf(LF);
     while (newline !== -1) {
       const end = newline > start && buf.charCodeAt(newline - 1) === CR ? newline - 1 : newline;
-      this.emit(buf, start, end, lines);
+      this.emit(buf, start, end, emit);
       start = newline + 1;
       newline = buf.indexOf(LF, start);
     }
@@ -68,20 +82,20 @@ export class LineSplitter {
     while (buf.length - start > this.max) {
       if (buf.length - start === this.max + 1 && buf.charCodeAt(buf.length - 1) === CR) break;
       const cut = this.cutPoint(buf, start);
-      lines.push(buf.slice(start, cut));
+      emit(buf.slice(start, cut), true);
       start = cut;
     }
     this.pending = start === 0 ? buf : buf.slice(start);
   }
 
   /** Emits buf[start, end) as one line, or as pieces of at most `max` when longer. */
-  private emit(buf: string, start: number, end: number, lines: string[]): void {
+  private emit(buf: string, start: number, end: number, emit: LineSink): void {
     while (end - start > this.max) {
       const cut = this.cutPoint(buf, start);
-      lines.push(buf.slice(start, cut));
+      emit(buf.slice(start, cut), true);
       start = cut;
     }
-    lines.push(buf.slice(start, end));
+    emit(buf.slice(start, end), false);
   }
 
   /** Where a piece starting at `start` ends: `max` units on, but not inside a surrogate pair. */

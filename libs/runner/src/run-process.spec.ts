@@ -17,6 +17,8 @@ const KILL_TEST_TIMEOUT_MS = 15_000;
 interface Line {
   stream: OutputStream;
   text: string;
+  /** Present, as on the wire, only on a piece that the next line continues. */
+  continues?: true;
 }
 
 function start(argv: string[], options: Partial<RunOptions> = {}) {
@@ -27,8 +29,8 @@ function start(argv: string[], options: Partial<RunOptions> = {}) {
     env,
     timeoutMs: 30_000,
     killGraceMs: 1_000,
-    onLine: (stream, text) => {
-      lines.push({ stream, text });
+    onLine: (stream, text, continues) => {
+      lines.push(continues ? { stream, text, continues } : { stream, text });
     },
     ...options,
   });
@@ -343,12 +345,39 @@ describe('runProcess', () => {
     },
   );
 
-  it('cuts over-long lines at maxLineLength', async () => {
-    const { running, lines } = start(['printf', 'abcdefghij\\n'], { maxLineLength: 4 });
+  it('cuts over-long lines at maxLineLength and marks every piece but the last', async () => {
+    const { running, lines } = start(['printf', 'abcdefghij\\nxy\\n'], { maxLineLength: 4 });
+    await running.result;
+    assert.deepEqual(lines, [
+      { stream: 'stdout', text: 'abcd', continues: true },
+      { stream: 'stdout', text: 'efgh', continues: true },
+      { stream: 'stdout', text: 'ij' },
+      { stream: 'stdout', text: 'xy' },
+    ]);
+  });
+
+  it('replaces NUL bytes and invalid UTF-8 with U+FFFD', async () => {
+    const { running, lines } = start(['printf', 'a\\0b\\xffc\\n']);
+    await running.result;
+    assert.deepEqual(lines, [{ stream: 'stdout', text: 'a\uFFFDb\uFFFDc' }]);
+  });
+
+  const coloured = ['printf', '\\033[1;31mred\\033[0m\\tok\\r\\n\\033]0;title\\007x\\n'];
+  it('keeps ANSI escapes by default', async () => {
+    const { running, lines } = start(coloured);
     await running.result;
     assert.deepEqual(
       lines.map((line) => line.text),
-      ['abcd', 'efgh', 'ij'],
+      ['\x1b[1;31mred\x1b[0m\tok', '\x1b]0;title\x07x'],
+    );
+  });
+
+  it('strips ANSI escapes and control characters but TAB with ansi: strip', async () => {
+    const { running, lines } = start(coloured, { ansi: 'strip' });
+    await running.result;
+    assert.deepEqual(
+      lines.map((line) => line.text),
+      ['red\tok', 'x'],
     );
   });
 
@@ -358,5 +387,9 @@ describe('runProcess', () => {
     assert.throws(() => runProcess({ ...base, argv: [] }), /argv/);
     assert.throws(() => runProcess({ ...base, argv: ['true'], timeoutMs: 0 }), /timeoutMs/);
     assert.throws(() => runProcess({ ...base, argv: ['true'], killGraceMs: -1 }), /killGraceMs/);
+    assert.throws(
+      () => runProcess({ ...base, argv: ['true'], ansi: 'drop' as 'strip' }),
+      /ansi must be one of keep, strip, got "drop"/,
+    );
   });
 });

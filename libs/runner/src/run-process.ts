@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
+import { ANSI_MODES, type AnsiMode } from './ansi';
 import { LineSplitter } from './line-splitter';
 import { groupExists, signalGroup, trackGroup, untrackGroup } from './process-group';
 
@@ -16,8 +17,13 @@ export interface RunOptions {
   timeoutMs: number;
   killGraceMs: number;
   maxLineLength?: number;
-  /** Called for every line, in order per stream; a returned promise pauses that stream. */
-  onLine: (stream: OutputStream, text: string) => void | Promise<void>;
+  /** `strip` removes ANSI escape sequences and control characters but TAB; default `keep`. */
+  ansi?: AnsiMode;
+  /**
+   * Called for every line, in order per stream; a returned promise pauses that stream.
+   * `continues` marks a piece of an over-long line that the next line of the stream continues.
+   */
+  onLine: (stream: OutputStream, text: string, continues: boolean) => void | Promise<void>;
 }
 
 export interface RunResult {
@@ -193,20 +199,27 @@ class ProcessRun implements RunningProcess {
   /** Reads one output stream to its end; a pending onLine promise holds the next read. */
   private async pump(stream: Readable | null, name: OutputStream): Promise<void> {
     if (!stream) return;
-    const splitter = new LineSplitter({ maxLineLength: this.options.maxLineLength });
+    const { maxLineLength, ansi } = this.options;
+    const splitter = new LineSplitter({ maxLineLength, ansi });
+    const lines = new PendingLines();
     try {
-      for await (const chunk of stream) await this.deliver(name, splitter.push(chunk as Buffer));
+      for await (const chunk of stream) {
+        splitter.push(chunk as Buffer, lines.add);
+        await this.deliver(name, lines);
+      }
     } catch {
       // A broken pipe ends the output; whatever was read is still delivered below.
     }
-    await this.deliver(name, splitter.end());
+    splitter.end(lines.add);
+    await this.deliver(name, lines);
   }
 
-  private async deliver(name: OutputStream, lines: string[]): Promise<void> {
-    for (const line of lines) {
-      if (this.handlerError !== undefined) return;
+  private async deliver(name: OutputStream, lines: PendingLines): Promise<void> {
+    const { texts, continued } = lines;
+    for (let i = 0; i < texts.length; i++) {
+      if (this.handlerError !== undefined) break;
       try {
-        const pending = this.options.onLine(name, line);
+        const pending = this.options.onLine(name, texts[i], continued[i]);
         if (pending !== undefined) await pending;
       } catch (error) {
         // Output that cannot be recorded must not run on unseen: stop the task, keep draining.
@@ -214,6 +227,23 @@ class ProcessRun implements RunningProcess {
         this.terminate('cancelled', this.handlerError);
       }
     }
+    lines.clear();
+  }
+}
+
+/** The lines of one chunk, waiting for delivery: two flat arrays keep the hot path lean. */
+class PendingLines {
+  readonly texts: string[] = [];
+  readonly continued: boolean[] = [];
+
+  readonly add = (text: string, continues: boolean): void => {
+    this.texts.push(text);
+    this.continued.push(continues);
+  };
+
+  clear(): void {
+    this.texts.length = 0;
+    this.continued.length = 0;
   }
 }
 
@@ -256,6 +286,11 @@ function validateOptions(options: RunOptions): void {
   }
   if (maxLineLength !== undefined && (!Number.isInteger(maxLineLength) || maxLineLength < 1)) {
     throw new RangeError('maxLineLength must be a positive integer');
+  }
+  if (options.ansi !== undefined && !ANSI_MODES.includes(options.ansi)) {
+    throw new RangeError(
+      `ansi must be one of ${ANSI_MODES.join(', ')}, got ${JSON.stringify(options.ansi)}`,
+    );
   }
   if (typeof options.onLine !== 'function') throw new TypeError('onLine must be a function');
 }

@@ -1,4 +1,5 @@
 import { OPERATION_STATUSES, type OperationStatus } from '@app/contracts';
+import { MAX_CANCEL_REASON_LENGTH } from '@app/database';
 import { Type } from 'class-transformer';
 import {
   IsIn,
@@ -56,6 +57,15 @@ export class ListOperationsQuery {
   @IsString()
   @MaxLength(1000)
   cursor?: string;
+}
+
+/** The optional body of POST /operations/:id/cancel. */
+export class CancelOperationBody {
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(MAX_CANCEL_REASON_LENGTH)
+  reason?: string;
 }
 
 export class OperationIdParams {

@@ -1,4 +1,14 @@
-import { Body, Controller, Get, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { Catalogue } from '@app/catalogue';
 import type { OperationStatus } from '@app/contracts';
 import {
@@ -7,7 +17,13 @@ import {
   type OperationPage,
   type OperationView,
 } from '@app/database';
-import { CreateOperationBody, ListOperationsQuery, LogQuery, OperationIdParams } from './dto';
+import {
+  CancelOperationBody,
+  CreateOperationBody,
+  ListOperationsQuery,
+  LogQuery,
+  OperationIdParams,
+} from './dto';
 
 export interface LogPage {
   operationId: string;
@@ -51,6 +67,40 @@ export class OperationsController {
   @Get(':id')
   async get(@Param() { id }: OperationIdParams): Promise<OperationView> {
     const view = await this.store.get(id);
+    if (!view) throw notFound(id);
+    return view;
+  }
+
+  /**
+   * A queued or dispatched operation is cancelled at once; a running one is asked to stop
+   * (`cancelRequestedAt`) and ends `cancelled` when its dispatcher has stopped it. A finished
+   * one is a 409 (ConflictError, via ConflictFilter).
+   */
+  @Post(':id/cancel')
+  @HttpCode(HttpStatus.OK)
+  async cancel(
+    @Param() { id }: OperationIdParams,
+    @Body() body: CancelOperationBody,
+  ): Promise<OperationView> {
+    const view = await this.store.cancel(id, body.reason);
+    if (!view) throw notFound(id);
+    return view;
+  }
+
+  /**
+   * A new attempt of a failed, timed_out, lost or cancelled operation, planned through the
+   * catalogue as it is now: a type that is gone or params that no longer fit are a 400.
+   */
+  @Post(':id/retry')
+  async retry(@Param() { id }: OperationIdParams): Promise<OperationView> {
+    const view = await this.store.retry(id, {
+      plan: (original) =>
+        this.catalogue.plan({
+          type: original.type,
+          target: original.target,
+          params: original.params,
+        }),
+    });
     if (!view) throw notFound(id);
     return view;
   }

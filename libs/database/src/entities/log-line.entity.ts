@@ -49,4 +49,8 @@ export class LogLineEntity {
 
   @Column({ name: 'stored_at', type: 'timestamptz', default: () => 'now()' })
   storedAt!: Date;
+
+  /** A piece of a line longer than the dispatcher's limit: the next seq continues it. */
+  @Column({ name: 'continues', type: 'boolean', default: false })
+  continues!: boolean;
 }

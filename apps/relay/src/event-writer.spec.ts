@@ -1,0 +1,324 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { OperationPlan } from '@app/catalogue';
+import type {
+  EventMessage,
+  HeartbeatMessage,
+  LogLine,
+  LogMessage,
+  OperationStatus,
+  StatusMessage,
+} from '@app/contracts';
+import { dataSourceOptions, LOG_CHANNEL, OperationStore, type OperationView } from '@app/database';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { writeEvents } from './event-writer';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A moment of the test's made-up timeline, as the wire carries it. */
+const at = (second: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
+const iso = (value: Date | null): string | null => (value === null ? null : value.toISOString());
+
+function plan(): OperationPlan {
+  return {
+    type: 'demo.hello',
+    pool: 'default',
+    target: 'localhost',
+    params: {},
+    tasks: [
+      { name: 'prepare', runner: 'command' },
+      { name: 'hello', runner: 'ansible-playbook' },
+    ],
+    exclusive: false,
+    retry: { attempts: 0, backoffSeconds: 0 },
+  };
+}
+
+function log(operationId: string, lines: Partial<LogLine>[]): LogMessage {
+  return {
+    v: 1,
+    kind: 'log',
+    operationId,
+    lines: lines.map((line, index) => ({
+      seq: index + 1,
+      taskId: null,
+      stream: 'stdout',
+      text: `line ${index + 1}`,
+      at: at(index),
+      ...line,
+    })),
+  };
+}
+
+function status(
+  operationId: string,
+  value: OperationStatus,
+  second: number,
+  extra: Partial<StatusMessage> = {},
+): StatusMessage {
+  return {
+    v: 1,
+    kind: 'status',
+    operationId,
+    taskId: null,
+    status: value,
+    at: at(second),
+    dispatcherId: 'dispatcher-1',
+    ...extra,
+  };
+}
+
+function heartbeat(operations: string[], second: number): HeartbeatMessage {
+  return {
+    v: 1,
+    kind: 'heartbeat',
+    dispatcherId: 'dispatcher-9',
+    pool: 'default',
+    operations,
+    at: at(second),
+  };
+}
+
+interface OperationRow {
+  status: OperationStatus;
+  reason: string | null;
+  exit_code: number | null;
+  dispatcher_id: string | null;
+  line_count: string | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  heartbeat_at: Date | null;
+}
+
+interface TaskRow {
+  status: OperationStatus;
+  reason: string | null;
+  exit_code: number | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+describe('writeEvents', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let store: OperationStore;
+
+  before(async () => {
+    db = await createTestDatabase('aegir_test_writer');
+    ds = new DataSource(dataSourceOptions({ DATABASE_URL: db.url }, 'aegir-test'));
+    await ds.initialize();
+    store = new OperationStore(ds);
+  });
+
+  after(async () => {
+    if (ds?.isInitialized) await ds.destroy();
+    await db?.drop();
+  });
+
+  const write = (...events: EventMessage[]) =>
+    ds.transaction((manager) => writeEvents(manager, events));
+
+  const operation = async (id: string): Promise<OperationRow> => {
+    const [row]: OperationRow[] = await ds.query(
+      `SELECT status, reason, exit_code, dispatcher_id, line_count, started_at, finished_at,
+              heartbeat_at
+         FROM operations WHERE id = $1`,
+      [id],
+    );
+    return row;
+  };
+
+  const task = async (id: string): Promise<TaskRow> => {
+    const [row]: TaskRow[] = await ds.query(
+      `SELECT status, reason, exit_code, started_at, finished_at FROM tasks WHERE id = $1`,
+      [id],
+    );
+    return row;
+  };
+
+  const taskIds = (view: OperationView): string[] => view.tasks!.map((t) => t.id);
+
+  it('stores each log line once, however often it arrives', async () => {
+    const op = await store.create(plan());
+    const [prepare] = taskIds(op);
+    const message = log(op.id, [
+      { taskId: prepare, text: 'first' },
+      { taskId: prepare, stream: 'stderr', text: 'second' },
+      { stream: 'system', text: 'third' },
+    ]);
+
+    await write(message, message); // twice in one batch
+    const replayed = log(op.id, [{}, { text: 'changed on the way' }, {}]);
+    await write(replayed); // and again later, as a redelivery would
+
+    const rows: { seq: string; task_id: string | null; stream: string; line: string }[] =
+      await ds.query(
+        `SELECT seq, task_id, stream, line, emitted_at FROM log_lines
+          WHERE operation_id = $1 ORDER BY seq`,
+        [op.id],
+      );
+    assert.deepEqual(
+      rows.map((row) => [Number(row.seq), row.task_id, row.stream, row.line]),
+      [
+        [1, prepare, 'stdout', 'first'],
+        [2, prepare, 'stderr', 'second'],
+        [3, null, 'system', 'third'],
+      ],
+    );
+    const [{ emitted_at }]: { emitted_at: Date }[] = await ds.query(
+      `SELECT emitted_at FROM log_lines WHERE operation_id = $1 AND seq = 2`,
+      [op.id],
+    );
+    assert.equal(emitted_at.toISOString(), at(1));
+  });
+
+  it('moves an operation queued → running → succeeded, and never back', async () => {
+    const op = await store.create(plan());
+
+    await write(status(op.id, 'running', 10));
+    let row = await operation(op.id);
+    assert.equal(row.status, 'running');
+    assert.equal(iso(row.started_at), at(10));
+    assert.equal(row.finished_at, null);
+    assert.equal(row.dispatcher_id, 'dispatcher-1');
+
+    await write(status(op.id, 'succeeded', 20, { exitCode: 0, lineCount: 42 }));
+    row = await operation(op.id);
+    assert.equal(row.status, 'succeeded');
+    assert.equal(iso(row.started_at), at(10));
+    assert.equal(iso(row.finished_at), at(20));
+    assert.equal(row.exit_code, 0);
+    assert.equal(Number(row.line_count), 42);
+
+    // late and replayed events: a terminal status never changes
+    await write(
+      status(op.id, 'running', 30),
+      status(op.id, 'failed', 31, { reason: 'too late', exitCode: 9, lineCount: 1 }),
+      status(op.id, 'dispatched', 32),
+    );
+    assert.deepEqual(await operation(op.id), row);
+  });
+
+  it('never takes a running operation back to dispatched', async () => {
+    const op = await store.create(plan());
+    await write(status(op.id, 'running', 10));
+    await write(status(op.id, 'dispatched', 11), status(op.id, 'running', 12));
+    const row = await operation(op.id);
+    assert.equal(row.status, 'running');
+    assert.equal(iso(row.started_at), at(10), 'the first start counts');
+  });
+
+  it('records the reason and exit code of a failure', async () => {
+    const op = await store.create(plan());
+    await write(
+      status(op.id, 'failed', 5, { reason: 'task hello exited with 2', exitCode: 2, lineCount: 0 }),
+    );
+    const row = await operation(op.id);
+    assert.equal(row.status, 'failed');
+    assert.equal(row.reason, 'task hello exited with 2');
+    assert.equal(row.exit_code, 2);
+    assert.equal(Number(row.line_count), 0);
+    assert.equal(iso(row.finished_at), at(5));
+    assert.equal(row.started_at, null, 'it never ran');
+  });
+
+  it('moves tasks forward the same way, and only tasks of the operation named', async () => {
+    const op = await store.create(plan());
+    const [prepare, hello] = taskIds(op);
+    const other = await store.create(plan());
+
+    await write(
+      status(op.id, 'running', 10, { taskId: prepare }),
+      status(op.id, 'succeeded', 11, { taskId: prepare, exitCode: 0 }),
+      status(op.id, 'running', 12, { taskId: hello }),
+      status(op.id, 'failed', 13, { taskId: hello, exitCode: 1, reason: 'exited with 1' }),
+    );
+    await write(
+      status(op.id, 'running', 20, { taskId: prepare }),
+      status(op.id, 'succeeded', 21, { taskId: hello, exitCode: 0 }),
+      status(other.id, 'running', 22, { taskId: prepare }),
+    );
+
+    assert.deepEqual(await task(prepare), {
+      status: 'succeeded',
+      reason: null,
+      exit_code: 0,
+      started_at: new Date(at(10)),
+      finished_at: new Date(at(11)),
+    });
+    assert.deepEqual(await task(hello), {
+      status: 'failed',
+      reason: 'exited with 1',
+      exit_code: 1,
+      started_at: new Date(at(12)),
+      finished_at: new Date(at(13)),
+    });
+    const untouched = await task(taskIds(other)[0]);
+    assert.equal(untouched.status, 'queued');
+  });
+
+  it('records heartbeats only for dispatched and running operations, never going back', async () => {
+    const [queued, dispatched, running, finished] = await Promise.all(
+      [1, 2, 3, 4].map(() => store.create(plan())),
+    );
+    await ds.query(`UPDATE operations SET status = 'dispatched' WHERE id = $1`, [dispatched.id]);
+    await write(status(running.id, 'running', 1), status(finished.id, 'succeeded', 2));
+    const all = [queued.id, dispatched.id, running.id, finished.id, randomUUID()];
+
+    await write(heartbeat(all, 50));
+    await write(heartbeat(all, 40)); // an older beat arriving late
+    const beats = async () =>
+      Promise.all(
+        [queued, dispatched, running, finished].map(async ({ id }) => {
+          const row = await operation(id);
+          return [iso(row.heartbeat_at), row.dispatcher_id];
+        }),
+      );
+    assert.deepEqual(await beats(), [
+      [null, null],
+      [at(50), 'dispatcher-9'],
+      [at(50), 'dispatcher-9'],
+      [null, 'dispatcher-1'],
+    ]);
+
+    await write(heartbeat(all, 60));
+    assert.deepEqual(
+      (await beats()).map(([beat]) => beat),
+      [null, at(60), at(60), null],
+    );
+  });
+
+  it('notifies followers on aegir_log when the transaction commits, not before', async () => {
+    const op = await store.create(plan());
+    const quiet = await store.create(plan());
+    const listener = new Client({ connectionString: db.url, application_name: 'aegir-test' });
+    await listener.connect();
+    try {
+      const heard: string[] = [];
+      listener.on('notification', (n) => {
+        if (n.channel === LOG_CHANNEL) heard.push(n.payload ?? '');
+      });
+      await listener.query(`LISTEN ${LOG_CHANNEL}`);
+
+      await ds.transaction(async (manager) => {
+        await writeEvents(manager, [
+          log(op.id, [{ text: 'hello' }]),
+          status(op.id, 'running', 1),
+          heartbeat([quiet.id], 1),
+        ]);
+        await sleep(150);
+        assert.deepEqual(heard, [], 'nothing is announced before the commit');
+      });
+
+      const started = Date.now();
+      while (heard.length === 0 && Date.now() - started < 3_000) await sleep(20);
+      await sleep(100);
+      assert.deepEqual(heard, [op.id], 'one notification per operation touched');
+    } finally {
+      await listener.end();
+    }
+  });
+});

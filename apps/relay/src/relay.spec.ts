@@ -1,0 +1,305 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Test, type TestingModule } from '@nestjs/testing';
+import type { ChannelModel, ConfirmChannel, GetMessage } from 'amqplib';
+import * as amqplib from 'amqplib';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { declareTopology } from '@app/amqp';
+import type { OperationPlan } from '@app/catalogue';
+import {
+  brokerTopology,
+  DEAD_LETTER_QUEUE_HEADER,
+  DEAD_LETTER_REASON_HEADER,
+  decodeDispatch,
+  Exchanges,
+  Queues,
+  type LogMessage,
+  type StatusMessage,
+} from '@app/contracts';
+import { OperationStore, type OperationView } from '@app/database';
+import { createTestVhost, type TestVhost } from '../../../test/support/broker';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { RelayModule } from './relay.module';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitUntil(what: string, check: () => Promise<boolean>, ms = 8_000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > ms) assert.fail(`timed out waiting until ${what}`);
+    await sleep(50);
+  }
+}
+
+function plan(pool: string): OperationPlan {
+  return {
+    type: 'demo.hello',
+    pool,
+    target: 'localhost',
+    params: { greeting: 'hi' },
+    tasks: [{ name: 'hello', runner: 'command' }],
+    exclusive: false,
+    retry: { attempts: 0, backoffSeconds: 0 },
+  };
+}
+
+function log(operationId: string, seq: number, text: string): LogMessage {
+  return {
+    v: 1,
+    kind: 'log',
+    operationId,
+    lines: [{ seq, taskId: null, stream: 'stdout', text, at: new Date().toISOString() }],
+  };
+}
+
+function running(operationId: string): StatusMessage {
+  return {
+    v: 1,
+    kind: 'status',
+    operationId,
+    taskId: null,
+    status: 'running',
+    at: new Date().toISOString(),
+    dispatcherId: 'dispatcher-1',
+  };
+}
+
+interface OutboxRow {
+  published_at: Date | null;
+  attempts: number;
+  last_error: string | null;
+}
+
+describe('relay', () => {
+  let db: TestDatabase;
+  let vhost: TestVhost;
+  let connection: ChannelModel;
+  let channel: ConfirmChannel;
+  let relay: TestingModule | undefined;
+  let ds: DataSource;
+  let store: OperationStore;
+  /** Created and cancelled before the relay started. */
+  let cancelledEarly: OperationView;
+  const deadLetters = new Map<string, GetMessage>();
+
+  before(async () => {
+    db = await createTestDatabase('aegir_test_relay');
+    vhost = await createTestVhost('aegir_test_relay');
+    Object.assign(process.env, {
+      DATABASE_URL: db.url,
+      AMQP_URL: vhost.url,
+      DATABASE_CONNECT_RETRIES: '0',
+      RELAY_OUTBOX_POLL_MS: '200',
+      // every event published by one test within 200 ms is written as one batch
+      RELAY_EVENTS_BATCH_MS: '200',
+      RELAY_DATABASE_RETRY_MS: '200',
+      RELAY_LOST_CHECK_MS: '600000',
+    });
+    connection = await amqplib.connect(vhost.url);
+    channel = await connection.createConfirmChannel();
+    await declareTopology(channel, brokerTopology(['default', 'early']));
+
+    relay = await Test.createTestingModule({ imports: [RelayModule] }).compile();
+    ds = relay.get(DataSource);
+    store = relay.get(OperationStore);
+    cancelledEarly = await store.create(plan('early'));
+    await ds.query(`UPDATE operations SET status = 'cancelled' WHERE id = $1`, [cancelledEarly.id]);
+    await relay.init();
+  });
+
+  after(async () => {
+    await relay?.close();
+    await connection?.close();
+    await vhost?.delete();
+    await db?.drop();
+  });
+
+  const operation = async (id: string) => {
+    const [row]: { status: string; dispatched_at: Date | null }[] = await ds.query(
+      `SELECT status, dispatched_at FROM operations WHERE id = $1`,
+      [id],
+    );
+    return row;
+  };
+
+  const outbox = async (operationId: string): Promise<OutboxRow> => {
+    const [row]: OutboxRow[] = await ds.query(
+      `SELECT published_at, attempts, last_error FROM outbox
+        WHERE operation_id = $1 AND kind = 'dispatch'`,
+      [operationId],
+    );
+    return row;
+  };
+
+  const lines = async (operationId: string): Promise<string[]> => {
+    const rows: { line: string }[] = await ds.query(
+      `SELECT line FROM log_lines WHERE operation_id = $1 ORDER BY seq`,
+      [operationId],
+    );
+    return rows.map((row) => row.line);
+  };
+
+  async function publishEvents(...events: { id: string; body: object | Buffer }[]) {
+    for (const { id, body } of events) {
+      const content = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+      const kind = Buffer.isBuffer(body) ? 'log' : (body as { kind: string }).kind;
+      channel.publish(Exchanges.events, kind, content, { messageId: id, persistent: true });
+    }
+    await channel.waitForConfirms();
+  }
+
+  /** Waits for the message with this id on the dead-letter queue. */
+  async function deadLettered(messageId: string): Promise<GetMessage> {
+    await waitUntil(`${messageId} is dead-lettered`, async () => {
+      for (;;) {
+        const message = await channel.get(Queues.deadLetter, { noAck: true });
+        if (!message) break;
+        deadLetters.set(String(message.properties.messageId), message);
+      }
+      return deadLetters.has(messageId);
+    });
+    return deadLetters.get(messageId)!;
+  }
+
+  it('publishes a new operation to its pool as a valid dispatch message', async () => {
+    const op = await store.create(plan('default'));
+    await waitUntil('the operation is dispatched', async () => {
+      return (await operation(op.id)).status === 'dispatched';
+    });
+
+    const row = await outbox(op.id);
+    assert.ok(row.published_at, 'the outbox row is marked published');
+    assert.equal(row.last_error, null);
+    assert.ok((await operation(op.id)).dispatched_at);
+
+    const message = await channel.get(Queues.dispatch('default'), { noAck: true });
+    assert.ok(message, 'the dispatch message is in the pool queue');
+    assert.equal(message.properties.type, 'dispatch');
+    assert.equal(message.properties.deliveryMode, 2);
+    assert.match(String(message.properties.messageId), /^outbox-\d+$/);
+    const decoded = decodeDispatch(message.content);
+    assert.ok(decoded.ok, decoded.ok ? '' : decoded.reason);
+    assert.equal(decoded.message.operationId, op.id);
+    assert.equal(decoded.message.type, 'demo.hello');
+    assert.deepEqual(decoded.message.params, { greeting: 'hi' });
+    assert.deepEqual(
+      decoded.message.tasks,
+      op.tasks!.map((task) => ({ id: task.id, name: task.name })),
+    );
+    assert.equal(await channel.get(Queues.dispatch('default')), false, 'published once');
+  });
+
+  it('keeps an operation whose pool has no queue, and publishes it once there is one', async () => {
+    const op = await store.create(plan('nopool'));
+    await waitUntil('a publish was tried', async () => (await outbox(op.id)).attempts >= 1);
+
+    const failed = await outbox(op.id);
+    assert.equal(failed.published_at, null);
+    assert.match(failed.last_error ?? '', /no queue is bound to aegir\.dispatch .*"nopool"/);
+    assert.equal((await operation(op.id)).status, 'queued');
+
+    await declareTopology(channel, brokerTopology(['nopool']));
+    await waitUntil('it is published on a later try', async () => {
+      return (await outbox(op.id)).published_at !== null;
+    });
+    const row = await outbox(op.id);
+    assert.ok(row.attempts >= 2);
+    assert.equal(row.last_error, null);
+    assert.equal((await operation(op.id)).status, 'dispatched');
+    const message = await channel.get(Queues.dispatch('nopool'), { noAck: true });
+    assert.ok(message);
+    const decoded = decodeDispatch(message.content);
+    assert.equal(decoded.ok && decoded.message.operationId, op.id);
+  });
+
+  it('dead-letters a malformed event with its reason and writes the valid one after it', async () => {
+    const op = await store.create(plan('default'));
+    await publishEvents(
+      { id: 'malformed', body: Buffer.from('{nope') },
+      { id: 'valid-after', body: log(op.id, 1, 'still written') },
+    );
+
+    await waitUntil('the valid line is written', async () => (await lines(op.id)).length === 1);
+    assert.deepEqual(await lines(op.id), ['still written']);
+    const dead = await deadLettered('malformed');
+    assert.equal(dead.properties.headers?.[DEAD_LETTER_REASON_HEADER], 'body is not valid JSON');
+    assert.equal(dead.properties.headers?.[DEAD_LETTER_QUEUE_HEADER], Queues.events);
+    assert.equal(dead.content.toString(), '{nope');
+  });
+
+  it('dead-letters an event the database refuses and writes the rest of its batch', async () => {
+    const op = await store.create(plan('default'));
+    const ghost = randomUUID();
+    await publishEvents(
+      { id: 'batch-1', body: log(op.id, 1, 'one') },
+      { id: 'batch-ghost', body: log(ghost, 1, 'of nobody') },
+      { id: 'batch-2', body: running(op.id) },
+      { id: 'batch-3', body: log(op.id, 2, 'two') },
+    );
+
+    const dead = await deadLettered('batch-ghost');
+    assert.match(
+      String(dead.properties.headers?.[DEAD_LETTER_REASON_HEADER]),
+      /^database refused the event: .*foreign key constraint/,
+    );
+    await waitUntil('the valid events are written', async () => {
+      return (await lines(op.id)).length === 2 && (await operation(op.id)).status === 'running';
+    });
+    assert.deepEqual(await lines(op.id), ['one', 'two']);
+    assert.deepEqual(await lines(ghost), []);
+    assert.ok(!deadLetters.has('batch-1') && !deadLetters.has('batch-3'));
+  });
+
+  it('never publishes an operation cancelled before it reached the broker', async () => {
+    await waitUntil('its outbox row is done with', async () => {
+      return (await outbox(cancelledEarly.id)).published_at !== null;
+    });
+    assert.equal((await operation(cancelledEarly.id)).status, 'cancelled');
+    assert.equal(await channel.get(Queues.dispatch('early')), false, 'nothing to run');
+  });
+
+  it('on close, finishes writing the batch in hand and acks it', async () => {
+    const op = await store.create(plan('default'));
+    await waitUntil('dispatched', async () => (await operation(op.id)).status === 'dispatched');
+    // Hold the operation's row so the relay's write of the batch waits on it.
+    const locker = new Client({ connectionString: db.url, application_name: 'aegir-test-lock' });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`SELECT 1 FROM operations WHERE id = $1 FOR UPDATE`, [op.id]);
+      await publishEvents({ id: 'in-hand', body: running(op.id) });
+      await waitUntil('the relay waits on the lock', async () => {
+        const waiting: unknown[] = await ds.query(
+          `SELECT 1 FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'
+              AND application_name = 'aegir-relay'`,
+        );
+        return waiting.length > 0;
+      });
+
+      let closed = false;
+      const closing = relay!.close().then(() => (closed = true));
+      relay = undefined;
+      await sleep(300);
+      assert.equal(closed, false, 'close() did not wait for the batch in hand');
+      await locker.query('COMMIT');
+      await closing;
+    } finally {
+      await locker.end();
+    }
+
+    const check = new Client({ connectionString: db.url, application_name: 'aegir-test' });
+    await check.connect();
+    try {
+      const { rows } = await check.query(`SELECT status FROM operations WHERE id = $1`, [op.id]);
+      assert.equal(rows[0].status, 'running', 'the batch was written');
+    } finally {
+      await check.end();
+    }
+    await sleep(300); // a message its closed channel did not ack would be back by now
+    const left = await channel.get(Queues.events, { noAck: true });
+    assert.equal(left && left.properties.messageId, false, 'the batch was acked');
+  });
+});
