@@ -46,9 +46,10 @@ export async function decideClaim(
     operationId: claim.operationId,
   } as const;
   if (granted.length > 0) return { ...result, granted: true };
-  const [row] = (await manager.query(`SELECT status, dispatcher_id FROM operations WHERE id = $1`, [
-    claim.operationId,
-  ])) as { status: string; dispatcher_id: string | null }[];
+  const [row] = await manager.query<{ status: string; dispatcher_id: string | null }[]>(
+    `SELECT status, dispatcher_id FROM operations WHERE id = $1`,
+    [claim.operationId],
+  );
   const reason = !row
     ? 'unknown operation'
     : row.status === 'running'

@@ -9,6 +9,6 @@ export async function updateReturning<T>(
   sql: string,
   parameters: unknown[],
 ): Promise<T[]> {
-  const [rows] = (await manager.query(sql, parameters)) as [T[], number];
+  const [rows] = await manager.query<[T[], number]>(sql, parameters);
   return rows;
 }
