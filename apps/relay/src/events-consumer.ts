@@ -77,6 +77,11 @@ export class EventsConsumer implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
+  /** See QueueConsumer.horizon: how far the relay is sure to have seen the events. */
+  horizon(): ReturnType<QueueConsumer<EventMessage>['horizon']> {
+    return this.consumer?.horizon();
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
     this.retry.stop();
     await this.consumer?.stop();

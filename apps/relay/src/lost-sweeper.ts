@@ -8,6 +8,7 @@ import {
 import { DataSource } from 'typeorm';
 import { ConflictError, LOG_CHANNEL, OperationStore, OUTBOX_CHANNEL } from '@app/database';
 import { describeError } from '@app/platform';
+import { EventsConsumer } from './events-consumer';
 import { RELAY_CONFIG, type RelayConfig } from './relay.config';
 import { updateReturning } from './sql';
 
@@ -26,6 +27,7 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     private readonly dataSource: DataSource,
     private readonly store: OperationStore,
+    private readonly events: EventsConsumer,
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
   ) {}
 
@@ -38,12 +40,26 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async sweep(): Promise<void> {
-    const lost = await this.markLost();
+    const seenUntil = this.judgeableUntil();
+    const lost = seenUntil === undefined ? [] : await this.markLost(seenUntil);
     for (const { id, reason } of lost) this.logger.warn(`operation ${id} lost: ${reason}`);
     await this.retryLost();
   }
 
-  private async markLost(): Promise<{ id: string; reason: string }[]> {
+  /**
+   * Silence can only be judged on events the relay has seen: not while it works through a
+   * backlog (after its own restart, or while PostgreSQL was away: the heartbeats are in
+   * the queue, not yet in the database), and not until it has been connected to the
+   * broker for the whole limit (after a broker restart, dispatchers need time to speak).
+   */
+  private judgeableUntil(): Date | undefined {
+    const horizon = this.events.horizon();
+    if (!horizon) return undefined;
+    if (horizon.seenUntil - horizon.connectedSince < this.config.lostAfterMs) return undefined;
+    return new Date(horizon.seenUntil);
+  }
+
+  private async markLost(seenUntil: Date): Promise<{ id: string; reason: string }[]> {
     const seconds = this.config.lostAfterMs / 1000;
     return this.dataSource.transaction(async (manager) => {
       const rows = await updateReturning<{ id: string; reason: string }>(
@@ -53,9 +69,9 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
                 reason = format('dispatcher %s silent for more than %s s',
                                 COALESCE(dispatcher_id, '(unknown)'), $1::text)
           WHERE status = 'running'
-            AND COALESCE(heartbeat_at, started_at, updated_at) < now() - make_interval(secs => $1)
+            AND COALESCE(heartbeat_at, started_at, updated_at) < $2::timestamptz - make_interval(secs => $1)
           RETURNING id, reason`,
-        [seconds],
+        [seconds, seenUntil],
       );
       if (rows.length === 0) return rows;
       const ids = rows.map((row) => row.id);

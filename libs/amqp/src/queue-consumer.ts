@@ -49,6 +49,9 @@ export class QueueConsumer<T> {
   private inFlight = 0;
   private idle?: () => void;
   private pending: Delivery<T>[] = [];
+  private connectedSince?: number;
+  private waitingSince?: number;
+  private drainedAt?: number;
   private wake?: () => void;
 
   constructor(
@@ -88,7 +91,9 @@ export class QueueConsumer<T> {
   ): Promise<void> {
     while (!this.stopping) {
       if (this.pending.length === 0) {
+        this.waitingSince = Date.now();
         await new Promise<void>((resolve) => (this.wake = resolve));
+        this.waitingSince = undefined;
         this.wake = undefined;
         continue;
       }
@@ -113,12 +118,28 @@ export class QueueConsumer<T> {
         for (const delivery of batch) delivery.reject(reason);
       }
       await this.settle(batch);
+      // Fewer than a full batch and nothing more delivered: the queue was drained just now.
+      if (batch.length < options.maxBatch && this.pending.length === 0) this.drainedAt = Date.now();
     }
+  }
+
+  /**
+   * Up to when this consumer has seen everything published to its queue, and since when
+   * it has been connected; undefined while it is not consuming. A consumer still working
+   * through a backlog answers with the last time it had drained the queue.
+   */
+  horizon(): { seenUntil: number; connectedSince: number } | undefined {
+    if (this.connectedSince === undefined) return undefined;
+    const seenUntil = this.waitingSince !== undefined ? Date.now() : this.drainedAt;
+    return seenUntil === undefined ? undefined : { seenUntil, connectedSince: this.connectedSince };
   }
 
   private open(onDelivery: (delivery: Delivery<T>) => void): void {
     this.channelWrapper = this.createChannel(async (channel) => {
-      channel.once('close', () => closedChannels.add(channel));
+      channel.once('close', () => {
+        closedChannels.add(channel);
+        this.connectedSince = undefined;
+      });
       await channel.prefetch(this.options.prefetch);
       const queue = this.options.assertQueue
         ? await this.options.assertQueue(channel)
@@ -128,6 +149,7 @@ export class QueueConsumer<T> {
         void this.receive(channel, raw, onDelivery);
       });
       this.consumerTag = { channel, tag: consumerTag };
+      this.connectedSince = Date.now();
     });
   }
 
