@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export type AppName = 'api' | 'relay' | 'dispatcher' | 'console';
 
 export const repoRoot = resolve(__dirname, '..', '..', '..');
 
+/** The compiled apps: `$AEGIR_DIST` (relative to the repository) when set, else `dist/`. */
 export function appEntry(app: AppName): string {
-  return resolve(repoRoot, 'dist', 'apps', app, 'src', 'main.js');
+  const dist = resolve(repoRoot, process.env.AEGIR_DIST || 'dist');
+  return resolve(dist, 'apps', app, 'src', 'main.js');
 }
 
 /** A real app process, its output kept for the test to read. */
@@ -33,6 +36,45 @@ export class AppProcess {
 
   get pid(): number {
     return this.child.pid!;
+  }
+
+  /** Whether the process has not exited yet. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The signal that ended the process, if one did. */
+  get signal(): NodeJS.Signals | null {
+    return this.child.signalCode;
+  }
+
+  /** Sends a signal (SIGKILL, SIGTERM, …) without waiting for the exit. */
+  kill(signal: NodeJS.Signals): void {
+    if (this.running) this.child.kill(signal);
+  }
+
+  /** Resolves with the exit code, or throws when the process is still running after `timeoutMs`. */
+  async waitForExit(timeoutMs = 20_000): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, fail) => {
+      timer = setTimeout(
+        () => fail(new Error(`${this.app} still running after ${timeoutMs} ms:\n${this.text()}`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The process's peak resident set size so far (VmHWM), in MiB; read it before it exits. */
+  peakRssMiB(): number {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+    if (!match) throw new Error(`no VmHWM in /proc/${this.pid}/status`);
+    return Math.round((Number(match[1]) / 1024) * 10) / 10;
   }
 
   text(): string {

@@ -17,6 +17,10 @@ export const fixtures = {
 };
 
 export interface StackOptions {
+  /** Prefix of the database and vhost names (default `aegir_e2e`). */
+  prefix?: string;
+  /** The apps started at once (default relay, dispatcher and api). */
+  apps?: Exclude<AppName, 'console'>[];
   catalogueDir?: string;
   playbooksDir?: string;
   /** Extra environment per app. */
@@ -53,8 +57,11 @@ export class Stack {
   ) {}
 
   static async start(options: StackOptions = {}): Promise<Stack> {
-    const db = await createTestDatabase('aegir_e2e');
-    const vhost = await createTestVhost('aegir_e2e');
+    const db = await createTestDatabase(options.prefix ?? 'aegir_e2e');
+    const vhost = await createTestVhost(options.prefix ?? 'aegir_e2e').catch(async (error) => {
+      await db.drop().catch(() => undefined); // e.g. the broker is down: leave no database behind
+      throw error;
+    });
     const port = await freeLocalPort();
     const stateDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-state-'));
     const workDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-work-'));
@@ -99,11 +106,9 @@ export class Stack {
     const stack = new Stack(db, vhost, `http://127.0.0.1:${port}/api/v1`, stateDir, workDir, env);
     try {
       await stack.aegir(['broker:setup']);
-      await Promise.all([
-        stack.startApp('relay'),
-        stack.startApp('dispatcher'),
-        stack.startApp('api'),
-      ]);
+      await Promise.all(
+        (options.apps ?? ['relay', 'dispatcher', 'api']).map((app) => stack.startApp(app)),
+      );
     } catch (error) {
       await stack.stop();
       throw error;
@@ -115,8 +120,15 @@ export class Stack {
     return this.env[app];
   }
 
-  async startApp(app: Exclude<AppName, 'console'>): Promise<AppProcess> {
-    const process = new AppProcess(app, this.env[app]);
+  /** Starts an app (again); `env` adds to (or, with undefined values, removes from) its environment. */
+  async startApp(
+    app: Exclude<AppName, 'console'>,
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<AppProcess> {
+    const merged = { ...this.env[app], ...env };
+    for (const [name, value] of Object.entries(merged))
+      if (value === undefined) delete merged[name];
+    const process = new AppProcess(app, merged);
     this.apps.set(app, process);
     await process.waitFor(`${app} ready`);
     return process;
@@ -154,13 +166,81 @@ export class Stack {
     return { status: response.status, body: text ? JSON.parse(text) : undefined };
   }
 
+  /**
+   * Runs SQL on the test's own connection. A connection PostgreSQL dropped (a restart) is
+   * replaced and the query tried once more; while PostgreSQL is down this throws.
+   */
   async query<T = any>(sql: string, params: unknown[] = []): Promise<T[]> {
+    try {
+      return await this.queryOnce<T>(sql, params);
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      await this.dropClient();
+      return this.queryOnce<T>(sql, params);
+    }
+  }
+
+  private async queryOnce<T>(sql: string, params: unknown[]): Promise<T[]> {
     if (!this.client) {
-      this.client = new Client({ connectionString: this.db.url, application_name: 'aegir-e2e' });
-      await this.client.connect();
+      const client = new Client({ connectionString: this.db.url, application_name: 'aegir-e2e' });
+      // A server that goes away emits 'error' on an idle client: without a listener that kills the test.
+      client.on('error', () => {
+        if (this.client === client) this.client = undefined;
+      });
+      this.client = client;
+      try {
+        await client.connect();
+      } catch (error) {
+        await this.dropClient();
+        throw error;
+      }
     }
     const result = await this.client.query(sql, params);
     return result.rows as T[];
+  }
+
+  private async dropClient(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  /** POST /operations; throws unless the api answers 201. Returns the operation. */
+  async createOperation(type: string, target: string, params?: object): Promise<any> {
+    const response = await this.request('POST', '/operations', { type, target, params });
+    if (response.status !== 201) {
+      throw new Error(
+        `POST /operations ${type} answered ${response.status}: ${JSON.stringify(response.body)}`,
+      );
+    }
+    return response.body;
+  }
+
+  /**
+   * Polls the database itself (not the api) until the operation's status is one of
+   * `statuses`; errors while PostgreSQL is away are waited out. Returns the row.
+   */
+  async waitForStatus(id: string, statuses: readonly string[], timeoutMs = 60_000): Promise<any> {
+    const started = Date.now();
+    let last: unknown;
+    for (;;) {
+      try {
+        const [row] = await this.query(`SELECT * FROM operations WHERE id = $1`, [id]);
+        last = row?.status;
+        if (row && statuses.includes(row.status)) return row;
+      } catch (error) {
+        last = error instanceof Error ? error.message : String(error);
+      }
+      if (Date.now() - started > timeoutMs) {
+        throw new Error(
+          `operation ${id} not ${statuses.join('|')} after ${timeoutMs} ms (last: ${String(last)})\n` +
+            [...this.apps.values()]
+              .map((app) => `--- ${app.app}\n${app.text().slice(-20_000)}`)
+              .join('\n'),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** Polls the api until the operation is in a terminal status and all its lines are stored. */
@@ -196,10 +276,21 @@ export class Stack {
   async stop(): Promise<void> {
     await Promise.all([...this.apps.values()].map((app) => app.stop()));
     this.apps.clear();
-    await this.client?.end().catch(() => undefined);
+    await this.dropClient();
     await this.db.drop().catch(() => undefined);
     await this.vhost.delete().catch(() => undefined);
     await rm(this.stateDir, { recursive: true, force: true });
     await rm(this.workDir, { recursive: true, force: true });
   }
+}
+
+/** Errors of the connection rather than of the SQL: the server went away, or is not there. */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(08|57P0)/.test(code)) return true;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, …
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|Client has encountered a connection error|not queryable/i.test(
+    message,
+  );
 }

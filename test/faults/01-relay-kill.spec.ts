@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Stack } from '../support/stack';
+import {
+  assertAllEnded,
+  assertLines,
+  assertNothingDeadLettered,
+  assertStoredOnce,
+  describeFacts,
+  examine,
+  numbered,
+  stdoutOf,
+  TERMINAL,
+} from './checks';
+import {
+  LOST_AFTER_MS,
+  runScenario,
+  sleep,
+  startFaultStack,
+  storedCount,
+  waitForLines,
+  stopFaultStack,
+} from './scenario';
+
+const COUNT = 100_000;
+const RELAY_AWAY_MS = LOST_AFTER_MS + 1000;
+
+describe('fault: kill -9 the relay during a 100 000-line operation', () => {
+  let stack: Stack;
+
+  before(async () => {
+    stack = await startFaultStack();
+  });
+
+  after(async () => {
+    await stopFaultStack(stack);
+  });
+
+  it('stores every line once and in order once a new relay is started', () =>
+    runScenario('kill -9 relay mid-run', async (tally) => {
+      const operation = await stack.createOperation('test.lines', 'relay-kill', { count: COUNT });
+      await waitForLines(stack, operation.id, 1000);
+
+      const relay = stack.app('relay');
+      relay.kill('SIGKILL');
+      assert.equal(await relay.waitForExit(), null);
+      assert.equal(relay.signal, 'SIGKILL');
+      const atKill = await storedCount(stack, operation.id);
+      // The dispatcher goes on; its events (heartbeats too) wait in the queue. Away for longer
+      // than the lost limit, so that the outcome does not hang on how fast the relay restarts.
+      await sleep(RELAY_AWAY_MS);
+      await stack.startApp('relay');
+      tally.note(
+        `${atKill} lines stored when the relay was killed; relay away ${RELAY_AWAY_MS / 1000} s`,
+      );
+
+      await stack.waitForStatus(operation.id, TERMINAL, 120_000);
+      const facts = await examine(stack, operation.id);
+      tally.add(facts);
+      assert.equal(facts.status, 'succeeded', describeFacts(facts));
+      assertStoredOnce(facts);
+      assertLines(stdoutOf(facts), numbered(COUNT));
+      await assertNothingDeadLettered(stack);
+      await assertAllEnded(stack);
+      const operations = await stack.query(`SELECT id FROM operations`);
+      assert.equal(operations.length, 1, 'nothing was retried');
+    }));
+});

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Stack } from '../support/stack';
+import {
+  assertAllEnded,
+  assertLines,
+  assertNothingDeadLettered,
+  assertStoredOnce,
+  describeFacts,
+  examine,
+  numbered,
+  stdoutOf,
+  TERMINAL,
+} from './checks';
+import { runScenario, startFaultStack, storedCount, stopFaultStack } from './scenario';
+
+const COUNT = 20_000;
+
+describe('fault: the relay dies after committing a batch, before acking it', () => {
+  let stack: Stack;
+
+  before(async () => {
+    stack = await startFaultStack({
+      env: { relay: { AEGIR_FAILPOINT: 'relay-crash-after-commit' } },
+    });
+  });
+
+  after(async () => {
+    await stopFaultStack(stack);
+  });
+
+  it('stores the redelivered batch once', () =>
+    runScenario('relay crash after commit', async (tally) => {
+      const operation = await stack.createOperation('test.lines', 'relay-crash', { count: COUNT });
+
+      const relay = stack.app('relay');
+      assert.equal(await relay.waitForExit(30_000), null, 'the failpoint killed the relay');
+      assert.equal(relay.signal, 'SIGKILL');
+      const committed = await storedCount(stack, operation.id);
+      assert.ok(committed > 0, 'the batch was committed before the crash');
+      tally.note(`${committed} lines committed, not acked, at the crash`);
+      await stack.startApp('relay', { AEGIR_FAILPOINT: undefined });
+
+      await stack.waitForStatus(operation.id, TERMINAL, 120_000);
+      const facts = await examine(stack, operation.id);
+      tally.add(facts);
+      assert.equal(facts.status, 'succeeded', describeFacts(facts));
+      assertStoredOnce(facts);
+      assertLines(stdoutOf(facts), numbered(COUNT));
+      await assertNothingDeadLettered(stack);
+      await assertAllEnded(stack);
+    }));
+});

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { RawAmqp } from '../support/services';
+import type { Stack } from '../support/stack';
+import {
+  assertAllEnded,
+  assertNothingDeadLettered,
+  assertStoredOnce,
+  describeFacts,
+  examine,
+  readyCounts,
+  stdoutOf,
+  TERMINAL,
+  waitForEmptyQueues,
+} from './checks';
+import { runScenario, sleep, startFaultStack, stopFaultStack } from './scenario';
+
+describe('fault: the same dispatch and event messages delivered twice', () => {
+  let stack: Stack;
+  let amqp: RawAmqp;
+
+  before(async () => {
+    stack = await startFaultStack();
+    amqp = await RawAmqp.connect(stack.vhost.url);
+  });
+
+  after(async () => {
+    await amqp?.close();
+    await stopFaultStack(stack);
+  });
+
+  /** How many times test.mark ran for the operation (each run appends its id to runs.log). */
+  async function runsOf(id: string): Promise<number> {
+    const log = await readFile(join(stack.stateDir, 'runs.log'), 'utf8').catch(() => '');
+    return log.split('\n').filter((line) => line === id).length;
+  }
+
+  it('runs a twice-delivered dispatch once, and stores a twice-delivered line once', () =>
+    runScenario('duplicate dispatch + events', async (tally) => {
+      assert.equal(await stack.app('dispatcher').stop(), 0);
+      const operation = await stack.createOperation('test.mark', 'duplicates');
+      await stack.waitForStatus(operation.id, ['dispatched']);
+      const [outbox] = await stack.query(
+        `SELECT payload FROM outbox WHERE operation_id = $1 AND kind = 'dispatch'`,
+        [operation.id],
+      );
+      await amqp.publish('aegir.dispatch', 'default', outbox.payload, {
+        messageId: 'a-second-copy',
+        contentType: 'application/json',
+        type: 'dispatch',
+      });
+      assert.deepEqual(await readyCounts(stack, ['aegir.dispatch.default']), {
+        'aegir.dispatch.default': 2,
+      });
+
+      const dispatcher = await stack.startApp('dispatcher');
+      await stack.waitForStatus(operation.id, TERMINAL, 30_000);
+      await waitForEmptyQueues(stack, ['aegir.dispatch.default']);
+      await sleep(1500); // a second run would have begun by now
+      assert.equal(await runsOf(operation.id), 1, 'the task ran once');
+      assert.match(
+        dispatcher.text(),
+        new RegExp(`operation ${operation.id}: (not run|[^"]*dropped)`),
+        'the dispatcher says it dropped or refused the second copy',
+      );
+
+      // A copy that comes after the operation ended is refused too.
+      await amqp.publish('aegir.dispatch', 'default', outbox.payload, {
+        messageId: 'a-late-copy',
+        contentType: 'application/json',
+        type: 'dispatch',
+      });
+      await waitForEmptyQueues(stack, ['aegir.dispatch.default']);
+      await sleep(1000);
+      assert.equal(await runsOf(operation.id), 1, 'the task still ran only once');
+
+      const facts = await examine(stack, operation.id);
+      assert.equal(facts.status, 'succeeded', describeFacts(facts));
+      assert.deepEqual(stdoutOf(facts), [`marked ${operation.id}`]);
+      const runningLogs = dispatcher
+        .text()
+        .split('\n')
+        .filter((line) => line.includes(`operation ${operation.id} (`) && line.includes('running'));
+      assert.equal(runningLogs.length, 1, runningLogs.join('\n'));
+
+      // The same stored line, and the final status, delivered twice more.
+      const first = facts.lines[0];
+      const copy = {
+        v: 1,
+        kind: 'log',
+        operationId: operation.id,
+        lines: [
+          {
+            seq: first.seq,
+            taskId: facts.tasks[0].id ?? null,
+            stream: first.stream,
+            text: 'a second copy that must not replace the first',
+            at: new Date().toISOString(),
+          },
+        ],
+      };
+      const late = {
+        v: 1,
+        kind: 'status',
+        operationId: operation.id,
+        taskId: null,
+        status: 'running',
+        at: new Date().toISOString(),
+        dispatcherId: 'someone-else',
+      };
+      for (let i = 0; i < 2; i++) {
+        await amqp.publish('aegir.events', 'log', copy, { contentType: 'application/json' });
+        await amqp.publish('aegir.events', 'status', late, { contentType: 'application/json' });
+      }
+      await waitForEmptyQueues(stack, ['aegir.events']);
+
+      const again = await examine(stack, operation.id);
+      tally.add(again);
+      assert.equal(again.status, 'succeeded', 'a late status never moves it back');
+      assert.deepEqual(again.lines, facts.lines, 'one row per seq, the first one kept');
+      const perSeq = await stack.query(
+        `SELECT seq, count(*)::int AS n FROM log_lines WHERE operation_id = $1
+          GROUP BY seq HAVING count(*) > 1`,
+        [operation.id],
+      );
+      assert.deepEqual(perSeq, []);
+      assertStoredOnce(again);
+      await assertNothingDeadLettered(stack);
+      await assertAllEnded(stack);
+    }));
+});
