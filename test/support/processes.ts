@@ -22,7 +22,8 @@ export class AppProcess {
     readonly app: AppName,
     env: NodeJS.ProcessEnv,
   ) {
-    this.child = spawn(process.execPath, [appEntry(app)], {
+    // the heap cap the README's start scripts use
+    this.child = spawn(process.execPath, ['--max-old-space-size=192', appEntry(app)], {
       cwd: repoRoot,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

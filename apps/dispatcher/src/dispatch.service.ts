@@ -71,6 +71,8 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
     this.publisher = this.amqp.confirmedPublisher();
     await this.reportAbandoned();
 
+    let controlReady!: () => void;
+    const controlQueueDeclared = new Promise<void>((resolve) => (controlReady = resolve));
     this.claims = new ClaimClient(
       this.config.id,
       (claim) => this.publish(Exchanges.events, claim.kind, claim),
@@ -82,13 +84,19 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
       prefetch: 100,
       decode: decodeControl,
       assertQueue: async (channel) => {
-        const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+        // A fixed name: claims sent before a reconnect are still answered to it afterwards.
+        const { queue } = await channel.assertQueue(`aegir.control.${this.config.id}`, {
+          exclusive: true,
+          autoDelete: true,
+        });
         await channel.bindQueue(queue, Exchanges.control, '');
         this.controlQueue = queue;
+        controlReady();
         return queue;
       },
     });
     this.control.start(async ({ message }) => this.onControl(message));
+    await controlQueueDeclared; // claims need somewhere to be answered before work is taken
 
     this.dispatches = this.amqp.consumer<DispatchMessage>({
       queue: Queues.dispatch(this.config.pool),
@@ -220,7 +228,8 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
       kind: 'heartbeat',
       dispatcherId: this.config.id,
       pool: this.config.pool,
-      operations: [...this.running.keys()],
+      // being claimed counts: the relay may already have made them `running` for us
+      operations: [...this.inHand],
       at: new Date().toISOString(),
     };
     try {

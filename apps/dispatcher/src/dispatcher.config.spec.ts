@@ -22,8 +22,8 @@ describe('dispatcherConfigFromEnv', () => {
       maxBufferedLines: 20000,
       shutdownGraceMs: 30000,
       claimTimeoutMs: 10000,
-      maxBufferedBytes: 32 * 1024 * 1024,
-      logBatchBytes: 512 * 1024,
+      maxBufferedBytes: 2 * 1024 * 1024,
+      logBatchBytes: 256 * 1024,
       spillMaxBytes: 1024 * 1024 * 1024,
       ansi: 'strip',
     });

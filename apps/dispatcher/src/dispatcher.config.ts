@@ -55,8 +55,8 @@ export function dispatcherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): D
     maxBufferedLines: integerFromEnv(env, 'DISPATCHER_MAX_BUFFERED_LINES', 20000),
     shutdownGraceMs: integerFromEnv(env, 'DISPATCHER_SHUTDOWN_GRACE_MS', 30000, 0),
     claimTimeoutMs: integerFromEnv(env, 'DISPATCHER_CLAIM_TIMEOUT_MS', 10000),
-    maxBufferedBytes: integerFromEnv(env, 'DISPATCHER_MAX_BUFFERED_BYTES', 32 * MiB),
-    logBatchBytes: integerFromEnv(env, 'DISPATCHER_LOG_BATCH_BYTES', 512 * 1024),
+    maxBufferedBytes: integerFromEnv(env, 'DISPATCHER_MAX_BUFFERED_BYTES', 2 * MiB),
+    logBatchBytes: integerFromEnv(env, 'DISPATCHER_LOG_BATCH_BYTES', 256 * 1024),
     spillMaxBytes: integerFromEnv(env, 'DISPATCHER_SPILL_MAX_BYTES', 1024 * MiB, 0),
     ansi: ansiFromEnv(env),
   };

@@ -46,8 +46,8 @@ export interface BufferedOutput {
   spilledBytes: number;
 }
 
-export const DEFAULT_BATCH_BYTES = 512 * 1024;
-export const DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_BATCH_BYTES = 256 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 2 * 1024 * 1024;
 
 /** The spill directory of an operation in the dispatcher's work directory (see WorkDir). */
 export function spillDirFor(workDir: string, operationId: string): string {

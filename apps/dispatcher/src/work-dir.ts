@@ -5,6 +5,28 @@ const LOCK_FILE = 'dispatcher.pid';
 const LEFTOVER =
   /^(?:op|spill)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:-|$)/;
 
+/**
+ * Kills every process whose environment names one of these operations (tasks get
+ * AEGIR_OPERATION_ID; their children inherit it). Linux: reads /proc.
+ */
+export async function killProcessesOf(operations: Set<string>): Promise<number[]> {
+  const killed: number[] = [];
+  const entries = await readdir('/proc').catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, 'latin1').catch(() => '');
+    const match = /(?:^|\0)AEGIR_OPERATION_ID=([^\0]*)/.exec(environ);
+    if (!match || !operations.has(match[1])) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+      killed.push(Number(entry));
+    } catch {
+      // already gone
+    }
+  }
+  return killed;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -39,7 +61,11 @@ export class WorkDir {
     await rm(join(this.path, LOCK_FILE), { force: true });
   }
 
-  /** Removes what earlier runs left behind and returns the operations they were running. */
+  /**
+   * Removes what earlier runs left behind and returns the operations they were running,
+   * after killing every process still running for them (a task's process group outlives
+   * a dispatcher killed with -9).
+   */
   async clearAbandoned(): Promise<string[]> {
     const operations = new Set<string>();
     for (const entry of await readdir(this.path)) {
@@ -48,6 +74,7 @@ export class WorkDir {
       operations.add(match[1]);
       await rm(join(this.path, entry), { recursive: true, force: true });
     }
+    if (operations.size > 0) await killProcessesOf(operations);
     return [...operations];
   }
 }

@@ -18,8 +18,8 @@ export function relayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RelayC
   return {
     outboxPollMs: integerFromEnv(env, 'RELAY_OUTBOX_POLL_MS', 1000),
     outboxBatch: integerFromEnv(env, 'RELAY_OUTBOX_BATCH', 100),
-    eventsPrefetch: integerFromEnv(env, 'RELAY_EVENTS_PREFETCH', 2000),
-    eventsBatch: integerFromEnv(env, 'RELAY_EVENTS_BATCH', 1000),
+    eventsPrefetch: integerFromEnv(env, 'RELAY_EVENTS_PREFETCH', 64),
+    eventsBatch: integerFromEnv(env, 'RELAY_EVENTS_BATCH', 32),
     eventsBatchMs: integerFromEnv(env, 'RELAY_EVENTS_BATCH_MS', 10),
     databaseRetryMs: integerFromEnv(env, 'RELAY_DATABASE_RETRY_MS', 1000),
     lostAfterMs: integerFromEnv(env, 'RELAY_LOST_AFTER_MS', 60000),

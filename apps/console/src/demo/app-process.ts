@@ -2,6 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+/** How every long-running app is started: a heap cap keeps its memory bounded under a flood. */
+export const NODE_FLAGS = ['--max-old-space-size=192'];
+
 /** The compiled entry point of an app, next to this compiled file's own app. */
 export function appEntry(app: 'api' | 'relay' | 'dispatcher'): string {
   return resolve(__dirname, '..', '..', '..', app, 'src', 'main.js');
@@ -21,7 +24,7 @@ export class AppProcess {
   ) {
     this.logFile = join(logDir, `${app}.log`);
     const log = createWriteStream(this.logFile);
-    this.child = spawn(process.execPath, [appEntry(app)], {
+    this.child = spawn(process.execPath, [...NODE_FLAGS, appEntry(app)], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
