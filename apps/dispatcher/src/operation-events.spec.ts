@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventMessage, LogLine, LogMessage, LogStream, StatusMessage } from '@app/contracts';
 import {
+  DEFAULT_BATCH_BYTES,
   DEFAULT_MAX_BUFFERED_BYTES,
   OperationEvents,
   spillDirFor,
@@ -346,7 +347,7 @@ describe('OperationEvents', () => {
     assert.ok(batches.every((batch) => batch.bytes <= MiB));
     assert.equal(stream.buffered.memoryBytes, 0);
 
-    // Lines smaller than a batch are packed up to batchBytes (512 KiB by default), never more.
+    // Lines smaller than a batch are packed up to batchBytes (DEFAULT_BATCH_BYTES), never more.
     batches.length = 0;
     const packed = new OperationEvents('op-2', 'disp-1', slowSend, {
       batchLines: 500,
@@ -356,9 +357,10 @@ describe('OperationEvents', () => {
     });
     for (let i = 1; i <= 100; i++) await packed.line('t', 'stdout', 'y'.repeat(100 * 1024));
     await packed.flush();
+    const perBatch = Math.floor(DEFAULT_BATCH_BYTES / (100 * 1024));
     assert.deepEqual(
       batches.map((batch) => batch.bytes),
-      [...Array<number>(20).fill(5 * 100 * 1024)],
+      [...Array<number>(100 / perBatch).fill(perBatch * 100 * 1024)],
     );
   });
 
