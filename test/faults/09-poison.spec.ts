@@ -69,7 +69,7 @@ describe('fault: malformed messages on every queue', () => {
     runScenario('poison messages', async (tally) => {
       // Queue names are right in list_queues; counts of quorum queues there can be seconds old.
       const names = Object.keys(await queueDepths(stack.vhost.name));
-      const controlQueues = names.filter((name) => name.startsWith('amq.gen-'));
+      const controlQueues = names.filter((name) => name.startsWith('aegir.control.'));
       assert.equal(controlQueues.length, 1, `one dispatcher control queue: ${names.join()}`);
       const workQueues = ['aegir.dispatch.default', 'aegir.events', 'aegir.claims'];
 
