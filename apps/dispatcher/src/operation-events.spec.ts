@@ -365,8 +365,8 @@ describe('OperationEvents', () => {
   });
 
   it('refuses an operation id that is not a plain name as a spill directory', () => {
-    assert.equal(spillDirFor('/work', 'abc-1'), '/work/spill-abc-1');
-    assert.throws(() => spillDirFor('/work', '../etc'), /operationId must be a plain name/);
+    assert.equal(spillDirFor('/srv/aegir', 'abc-1'), '/srv/aegir/spill-abc-1');
+    assert.throws(() => spillDirFor('/srv/aegir', '../etc'), /operationId must be a plain name/);
   });
 });
 
