@@ -58,3 +58,20 @@ export async function createTestDatabase(
   }
   return { name, url: url.toString(), drop };
 }
+
+/** A migrated test database with an open DataSource on it; close() destroys both. */
+export async function openTestDataSource(
+  prefix: string,
+): Promise<{ db: TestDatabase; ds: DataSource; close: () => Promise<void> }> {
+  const db = await createTestDatabase(prefix);
+  const ds = new DataSource(dataSourceOptions({ DATABASE_URL: db.url }, 'aegir-test'));
+  await ds.initialize();
+  return {
+    db,
+    ds,
+    close: async () => {
+      if (ds.isInitialized) await ds.destroy();
+      await db.drop();
+    },
+  };
+}

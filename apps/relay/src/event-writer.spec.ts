@@ -10,10 +10,10 @@ import type {
   OperationStatus,
   StatusMessage,
 } from '@app/contracts';
-import { dataSourceOptions, LOG_CHANNEL, OperationStore, type OperationView } from '@app/database';
+import { LOG_CHANNEL, OperationStore, type OperationView } from '@app/database';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { openTestDataSource, type TestDatabase } from '../../../test/support/database';
 import { writeEvents } from './event-writer';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -105,17 +105,15 @@ describe('writeEvents', () => {
   let db: TestDatabase;
   let ds: DataSource;
   let store: OperationStore;
+  let close: (() => Promise<void>) | undefined;
 
   before(async () => {
-    db = await createTestDatabase('aegir_test_writer');
-    ds = new DataSource(dataSourceOptions({ DATABASE_URL: db.url }, 'aegir-test'));
-    await ds.initialize();
+    ({ db, ds, close } = await openTestDataSource('aegir_test_writer'));
     store = new OperationStore(ds);
   });
 
   after(async () => {
-    if (ds?.isInitialized) await ds.destroy();
-    await db?.drop();
+    await close?.();
   });
 
   const write = (...events: EventMessage[]) =>

@@ -5,10 +5,9 @@ import type { OperationPlan } from '@app/catalogue';
 import { decodeControl, type OperationStatus } from '@app/contracts';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { openTestDataSource, type TestDatabase } from '../../../test/support/database';
 import { OUTBOX_CHANNEL } from './channels';
 import { BadCursorError, encodeCursor } from './cursor';
-import { dataSourceOptions } from './data-source';
 import { ConflictError } from './errors';
 import { OperationStore } from './operation-store';
 import type { OperationView } from './views';
@@ -33,17 +32,15 @@ describe('OperationStore', () => {
   let db: TestDatabase;
   let ds: DataSource;
   let store: OperationStore;
+  let close: (() => Promise<void>) | undefined;
 
   before(async () => {
-    db = await createTestDatabase('aegir_test_store');
-    ds = new DataSource(dataSourceOptions({ DATABASE_URL: db.url }, 'aegir-test'));
-    await ds.initialize();
+    ({ db, ds, close } = await openTestDataSource('aegir_test_store'));
     store = new OperationStore(ds);
   });
 
   after(async () => {
-    if (ds?.isInitialized) await ds.destroy();
-    await db?.drop();
+    await close?.();
   });
 
   const count = async (table: string): Promise<number> => {
