@@ -12,6 +12,15 @@ export function appEntry(app: AppName): string {
   return resolve(dist, 'apps', app, 'src', 'main.js');
 }
 
+/**
+ * Extra node flags for every app process, from AEGIR_NODE_ARGS (space-separated), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where an app spends its time (NODE_OPTIONS
+ * refuses --cpu-prof).
+ */
+function extraNodeArgs(): string[] {
+  return (process.env.AEGIR_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+}
+
 /** A real app process, its output kept for the test to read. */
 export class AppProcess {
   readonly output: string[] = [];
@@ -22,12 +31,16 @@ export class AppProcess {
     readonly app: AppName,
     env: NodeJS.ProcessEnv,
   ) {
-    // the heap cap the README's start scripts use
-    this.child = spawn(process.execPath, ['--max-old-space-size=192', appEntry(app)], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // the heap cap the README's start scripts use, and AEGIR_NODE_ARGS (e.g. `--cpu-prof`)
+    this.child = spawn(
+      process.execPath,
+      ['--max-old-space-size=192', ...extraNodeArgs(), appEntry(app)],
+      {
+        cwd: repoRoot,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => this.output.push(chunk));
