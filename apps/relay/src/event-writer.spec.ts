@@ -14,7 +14,8 @@ import { LOG_CHANNEL, OperationStore, type OperationView } from '@app/database';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { openTestDataSource, type TestDatabase } from '../../../test/support/database';
-import { writeEvents } from './event-writer';
+import { isDataError } from './database-retry';
+import { storeEvents, writeEvents } from './event-writer';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -116,8 +117,14 @@ describe('writeEvents', () => {
     await close?.();
   });
 
-  const write = (...events: EventMessage[]) =>
-    ds.transaction((manager) => writeEvents(manager, events));
+  // the relay's own path: COPY, or the idempotent insert when some lines are stored already
+  const write = (...events: EventMessage[]) => storeEvents(ds, events);
+
+  const storedLines = async (id: string) =>
+    ds.query<{ seq: string; task_id: string | null; stream: string; line: string }[]>(
+      `SELECT seq, task_id, stream, line FROM log_lines WHERE operation_id = $1 ORDER BY seq`,
+      [id],
+    );
 
   const operation = async (id: string): Promise<OperationRow> => {
     const [row]: OperationRow[] = await ds.query(
@@ -152,12 +159,7 @@ describe('writeEvents', () => {
     const replayed = log(op.id, [{}, { text: 'changed on the way' }, {}]);
     await write(replayed); // and again later, as a redelivery would
 
-    const rows: { seq: string; task_id: string | null; stream: string; line: string }[] =
-      await ds.query(
-        `SELECT seq, task_id, stream, line, emitted_at FROM log_lines
-          WHERE operation_id = $1 ORDER BY seq`,
-        [op.id],
-      );
+    const rows = await storedLines(op.id);
     assert.deepEqual(
       rows.map((row) => [Number(row.seq), row.task_id, row.stream, row.line]),
       [
@@ -171,6 +173,40 @@ describe('writeEvents', () => {
       [op.id],
     );
     assert.equal(emitted_at.toISOString(), at(1));
+  });
+
+  it('stores text exactly: tabs, newlines, backslashes, COPY markers, any script', async () => {
+    const op = await store.create(plan());
+    const texts = ['a\tb', 'c\nd\r', 'back\\slash \\N \\.', '\\.', 'ünïcödé ✓ 日本', ''];
+    await write(
+      log(
+        op.id,
+        texts.map((text) => ({ text })),
+      ),
+    );
+    assert.deepEqual(
+      (await storedLines(op.id)).map((row) => row.line),
+      texts,
+    );
+  });
+
+  it('refuses lines of an unknown operation as data, writing nothing of the batch', async () => {
+    const known = await store.create(plan());
+    const unknown = randomUUID();
+    await assert.rejects(
+      write(log(known.id, [{ text: 'kept back' }]), log(unknown, [{ text: 'orphan' }])),
+      (error: Error) => isDataError(error) && error.message.includes(unknown),
+    );
+    assert.deepEqual(await storedLines(known.id), []);
+    assert.deepEqual(await storedLines(unknown), []);
+  });
+
+  it('deletes the lines of an operation deleted', async () => {
+    const [gone, kept] = [await store.create(plan()), await store.create(plan())];
+    await write(log(gone.id, [{}, {}]), log(kept.id, [{}]));
+    await ds.query(`DELETE FROM operations WHERE id = $1`, [gone.id]);
+    assert.equal((await storedLines(gone.id)).length, 0);
+    assert.equal((await storedLines(kept.id)).length, 1);
   });
 
   it('moves an operation queued → running → succeeded, and never back', async () => {

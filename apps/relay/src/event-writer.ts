@@ -1,20 +1,41 @@
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { EventMessage, HeartbeatMessage, LogMessage, StatusMessage } from '@app/contracts';
 import { isTerminal } from '@app/contracts';
 import { LOG_CHANNEL, OUTBOX_CHANNEL, statusesBefore } from '@app/database';
+import { copyLines, insertLinesIgnoringDuplicates, isDuplicateLine } from './log-lines';
 import { updateReturning } from './sql';
 
+/** How a batch's lines go in: COPY (fast), or INSERT … ON CONFLICT DO NOTHING (idempotent). */
+export type LineWrite = 'copy' | 'upsert';
+
 /**
- * Writes a batch of events in one transaction: log lines idempotently on
- * (operation_id, seq), statuses only forward, heartbeats; then NOTIFYs followers of
- * each operation touched (delivered when the transaction commits).
+ * Stores a batch in one transaction. Its lines go in by COPY; when some of them are stored
+ * already (the broker delivered the batch again after a relay crash), COPY fails on the key
+ * and the batch is written again, skipping the lines it already has.
  */
-export async function writeEvents(manager: EntityManager, events: EventMessage[]): Promise<void> {
+export async function storeEvents(dataSource: DataSource, events: EventMessage[]): Promise<void> {
+  try {
+    await dataSource.transaction((manager) => writeEvents(manager, events, 'copy'));
+  } catch (error) {
+    if (!isDuplicateLine(error)) throw error;
+    await dataSource.transaction((manager) => writeEvents(manager, events, 'upsert'));
+  }
+}
+
+/**
+ * Writes a batch of events in a transaction: log lines (unique on (operation_id, seq)),
+ * statuses only forward, heartbeats; then NOTIFYs followers of each operation touched
+ * (delivered when the transaction commits).
+ */
+export async function writeEvents(
+  manager: EntityManager,
+  events: EventMessage[],
+  lineWrite: LineWrite = 'upsert',
+): Promise<void> {
   const touched = new Set<string>();
-  await insertLines(
-    manager,
-    events.filter((event): event is LogMessage => event.kind === 'log'),
-  );
+  const logs = events.filter((event): event is LogMessage => event.kind === 'log');
+  if (lineWrite === 'copy') await copyLines(manager, logs);
+  else await insertLinesIgnoringDuplicates(manager, logs);
   for (const event of events) {
     if (event.kind === 'log') touched.add(event.operationId);
     if (event.kind === 'status') {
@@ -32,35 +53,6 @@ export async function writeEvents(manager: EntityManager, events: EventMessage[]
       [...touched],
     ]);
   }
-}
-
-async function insertLines(manager: EntityManager, messages: LogMessage[]): Promise<void> {
-  const operationIds: string[] = [];
-  const taskIds: (string | null)[] = [];
-  const seqs: number[] = [];
-  const streams: string[] = [];
-  const texts: string[] = [];
-  const ats: string[] = [];
-  const continued: boolean[] = [];
-  for (const message of messages) {
-    for (const line of message.lines) {
-      operationIds.push(message.operationId);
-      taskIds.push(line.taskId);
-      seqs.push(line.seq);
-      streams.push(line.stream);
-      texts.push(line.text);
-      ats.push(line.at);
-      continued.push(line.continues === true);
-    }
-  }
-  if (seqs.length === 0) return;
-  await manager.query(
-    `INSERT INTO log_lines (operation_id, task_id, seq, stream, line, emitted_at, continues)
-     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[],
-                          $6::timestamptz[], $7::boolean[])
-     ON CONFLICT (operation_id, seq) DO NOTHING`,
-    [operationIds, taskIds, seqs, streams, texts, ats, continued],
-  );
 }
 
 async function applyStatus(manager: EntityManager, event: StatusMessage): Promise<void> {

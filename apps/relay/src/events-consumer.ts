@@ -9,7 +9,7 @@ import { DataSource } from 'typeorm';
 import { AmqpChannels, type Delivery, type QueueConsumer } from '@app/amqp';
 import { decodeEvent, Queues, type EventMessage } from '@app/contracts';
 import { DatabaseRetry, isDataError } from './database-retry';
-import { writeEvents } from './event-writer';
+import { storeEvents } from './event-writer';
 import { RELAY_CONFIG, type RelayConfig } from './relay.config';
 
 /**
@@ -46,11 +46,9 @@ export class EventsConsumer implements OnApplicationBootstrap, BeforeApplication
   private async write(batch: Delivery<EventMessage>[]): Promise<void> {
     try {
       await this.retry.run('events batch', () =>
-        this.dataSource.transaction((manager) =>
-          writeEvents(
-            manager,
-            batch.map((delivery) => delivery.message),
-          ),
+        storeEvents(
+          this.dataSource,
+          batch.map((delivery) => delivery.message),
         ),
       );
       crashAfterCommitIfAsked(batch);
@@ -64,9 +62,7 @@ export class EventsConsumer implements OnApplicationBootstrap, BeforeApplication
   private async writeOneByOne(batch: Delivery<EventMessage>[]): Promise<void> {
     for (const delivery of batch) {
       try {
-        await this.retry.run('event', () =>
-          this.dataSource.transaction((manager) => writeEvents(manager, [delivery.message])),
-        );
+        await this.retry.run('event', () => storeEvents(this.dataSource, [delivery.message]));
       } catch (error) {
         if (isDataError(error)) {
           delivery.reject(`database refused the event: ${(error as Error).message}`);

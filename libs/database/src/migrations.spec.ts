@@ -32,7 +32,11 @@ describe('migrations', () => {
     await db?.drop();
   });
 
-  const ALL = ['Init1764500000000', 'AttemptsCancelExclusive1764600000000'];
+  const ALL = [
+    'Init1764500000000',
+    'AttemptsCancelExclusive1764600000000',
+    'LogLinesBulk1764700000000',
+  ];
   const before2 = { id: randomUUID() };
 
   it('up creates the tables, once', async () => {
@@ -105,7 +109,7 @@ describe('migrations', () => {
     assert.match(def('ix_operations_type_created'), /\(type, created_at DESC, id DESC\)/);
     assert.match(def('ix_operations_target_created'), /\(target, created_at DESC, id DESC\)/);
     assert.match(def('ix_outbox_pending'), /\(available_at, id\) WHERE \(published_at IS NULL\)/);
-    assert.match(def('uq_log_lines_operation_seq'), /UNIQUE INDEX .*\(operation_id, seq\)/);
+    assert.match(def('pk_log_lines'), /UNIQUE INDEX .*\(operation_id, seq\)/);
     assert.match(def('uq_tasks_operation_position'), /UNIQUE INDEX .*\(operation_id, "position"\)/);
     assert.match(def('uq_operations_retry_of'), /UNIQUE INDEX .*\(retry_of\)/);
     assert.match(
@@ -190,6 +194,12 @@ describe('migrations', () => {
     ).map((row) => row.column_name);
 
   it('down drops everything up created, one migration at a time', async () => {
+    await ds.undoLastMigration({ transaction: 'each' });
+    assert.ok((await columns('log_lines')).includes('id'));
+    const [trigger]: unknown[] = await ds.query(
+      `SELECT 1 FROM pg_trigger WHERE tgname = 'trg_operations_delete_lines'`,
+    );
+    assert.equal(trigger, undefined);
     await ds.undoLastMigration({ transaction: 'each' });
     assert.deepEqual(await tables(ds), TABLES);
     const operationColumns = await columns('operations');

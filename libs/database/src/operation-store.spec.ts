@@ -402,7 +402,7 @@ describe('OperationStore', () => {
           [id],
         ),
         (error: Error & { code?: string; constraint?: string }) =>
-          error.code === '23505' && /uq_log_lines_operation_seq/.test(error.message),
+          error.code === '23505' && /pk_log_lines/.test(error.message),
       );
       const [row]: { line: string }[] = await ds.query(
         `SELECT line FROM log_lines WHERE operation_id = $1 AND seq = 2`,

@@ -1,41 +1,24 @@
 import type { LogStream } from '@app/contracts';
-import {
-  Check,
-  Column,
-  Entity,
-  JoinColumn,
-  ManyToOne,
-  PrimaryGeneratedColumn,
-  Unique,
-  type Relation,
-} from 'typeorm';
+import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
 import { STREAM_CHECK } from './checks';
-import { OperationEntity } from './operation.entity';
 
 /**
- * One output line of an operation. `(operation_id, seq)` is unique: writes are idempotent
- * (`ON CONFLICT DO NOTHING`) and the same index reads a log back in order.
+ * One output line of an operation, keyed by `(operation_id, seq)`: writes are idempotent
+ * (`ON CONFLICT DO NOTHING`) and the same index reads a log back in order. There is no
+ * foreign key, for bulk speed: the relay checks the operations of each batch, and deleting an
+ * operation deletes its lines by trigger (migration LogLinesBulk1764700000000).
  */
 @Entity({ name: 'log_lines' })
 @Check('ck_log_lines_stream', STREAM_CHECK)
-@Unique('uq_log_lines_operation_seq', ['operationId', 'seq'])
 export class LogLineEntity {
-  /** bigint identity: the driver returns it as a string. */
-  @PrimaryGeneratedColumn('identity', { name: 'id', type: 'bigint', generatedIdentity: 'ALWAYS' })
-  id!: string;
-
-  @Column({ name: 'operation_id', type: 'uuid' })
+  @PrimaryColumn({ name: 'operation_id', type: 'uuid', primaryKeyConstraintName: 'pk_log_lines' })
   operationId!: string;
-
-  @ManyToOne(() => OperationEntity, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'operation_id', foreignKeyConstraintName: 'fk_log_lines_operation' })
-  operation?: Relation<OperationEntity>;
 
   @Column({ name: 'task_id', type: 'uuid', nullable: true })
   taskId!: string | null;
 
   /** bigint: the driver returns it as a string. */
-  @Column({ name: 'seq', type: 'bigint' })
+  @PrimaryColumn({ name: 'seq', type: 'bigint', primaryKeyConstraintName: 'pk_log_lines' })
   seq!: string;
 
   @Column({ name: 'stream', type: 'text' })
