@@ -190,6 +190,63 @@ describe('writeEvents', () => {
     );
   });
 
+  it('stores the compact lines form row for row like the log form', async () => {
+    const [compact, classic] = [await store.create(plan()), await store.create(plan())];
+    const taskId = taskIds(compact)[0];
+    const base = Date.UTC(2026, 0, 1, 0, 0, 0, 5);
+    const texts = ['first', 'a piece', 'of a long line', 'err', 'sys'];
+    const ms = [0, 0, 1, 1000, 86_400_000];
+    const streams = 'oooes';
+    await write({
+      v: 1,
+      kind: 'lines',
+      operationId: compact.id,
+      taskId,
+      seq: 1,
+      at: new Date(base).toISOString(),
+      text: texts,
+      ms,
+      streams,
+      continues: [1],
+    });
+    const names = { o: 'stdout', e: 'stderr', s: 'system' } as const;
+    await write(
+      log(
+        classic.id,
+        texts.map((text, i) => ({
+          taskId,
+          text,
+          stream: names[streams[i] as keyof typeof names],
+          at: new Date(base + ms[i]).toISOString(),
+          ...(i === 1 ? { continues: true } : {}),
+        })),
+      ),
+    );
+    const rows = (id: string) =>
+      ds.query(
+        `SELECT seq, task_id, stream, line, emitted_at, continues FROM log_lines
+          WHERE operation_id = $1 ORDER BY seq`,
+        [id],
+      );
+    const stored = await rows(compact.id);
+    assert.equal(stored.length, 5);
+    assert.deepEqual(stored, await rows(classic.id));
+    assert.equal(stored[4].emitted_at.toISOString(), '2026-01-02T00:00:00.005Z');
+    // …and a redelivery of it changes nothing
+    await write({
+      v: 1,
+      kind: 'lines',
+      operationId: compact.id,
+      taskId: null,
+      seq: 4,
+      at: new Date(base).toISOString(),
+      text: ['other', 'texts'],
+      ms: [0, 0],
+      streams: 'oo',
+    });
+    assert.deepEqual(await rows(compact.id), stored);
+  });
+
   it('refuses lines of an unknown operation as data, writing nothing of the batch', async () => {
     const known = await store.create(plan());
     const unknown = randomUUID();

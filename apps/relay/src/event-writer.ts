@@ -1,8 +1,13 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { EventMessage, HeartbeatMessage, LogMessage, StatusMessage } from '@app/contracts';
+import type { EventMessage, HeartbeatMessage, StatusMessage } from '@app/contracts';
 import { isTerminal } from '@app/contracts';
 import { LOG_CHANNEL, OUTBOX_CHANNEL, statusesBefore } from '@app/database';
-import { copyLines, insertLinesIgnoringDuplicates, isDuplicateLine } from './log-lines';
+import {
+  copyLines,
+  insertLinesIgnoringDuplicates,
+  isDuplicateLine,
+  isLineMessage,
+} from './log-lines';
 import { updateReturning } from './sql';
 
 /** How a batch's lines go in: COPY (fast), or INSERT … ON CONFLICT DO NOTHING (idempotent). */
@@ -33,11 +38,11 @@ export async function writeEvents(
   lineWrite: LineWrite = 'upsert',
 ): Promise<void> {
   const touched = new Set<string>();
-  const logs = events.filter((event): event is LogMessage => event.kind === 'log');
+  const logs = events.filter(isLineMessage);
   if (lineWrite === 'copy') await copyLines(manager, logs);
   else await insertLinesIgnoringDuplicates(manager, logs);
   for (const event of events) {
-    if (event.kind === 'log') touched.add(event.operationId);
+    if (isLineMessage(event)) touched.add(event.operationId);
     if (event.kind === 'status') {
       await applyStatus(manager, event);
       touched.add(event.operationId);

@@ -10,6 +10,7 @@ import { AmqpChannels, type Delivery, type QueueConsumer } from '@app/amqp';
 import { decodeEvent, Queues, type EventMessage } from '@app/contracts';
 import { DatabaseRetry, isDataError } from './database-retry';
 import { storeEvents } from './event-writer';
+import { isLineMessage } from './log-lines';
 import { RELAY_CONFIG, type RelayConfig } from './relay.config';
 
 /**
@@ -91,6 +92,6 @@ export class EventsConsumer implements OnApplicationBootstrap, BeforeApplication
  */
 function crashAfterCommitIfAsked(batch: Delivery<EventMessage>[]): void {
   if (process.env.AEGIR_FAILPOINT !== 'relay-crash-after-commit') return;
-  if (batch.some((delivery) => delivery.message.kind === 'log'))
+  if (batch.some((delivery) => isLineMessage(delivery.message)))
     process.kill(process.pid, 'SIGKILL');
 }

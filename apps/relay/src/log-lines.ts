@@ -3,9 +3,52 @@ import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { EntityManager } from 'typeorm';
-import type { LogMessage } from '@app/contracts';
+import { STREAM_CODES, type LinesMessage, type LogMessage, type StreamCode } from '@app/contracts';
 
 const COLUMNS = '(operation_id, task_id, seq, stream, line, emitted_at, continues)';
+
+/** The two forms lines arrive in: `log` (a line per object) and `lines` (columns). */
+export type LineMessage = LogMessage | LinesMessage;
+
+export function isLineMessage(event: { kind: string }): event is LineMessage {
+  return event.kind === 'log' || event.kind === 'lines';
+}
+
+type VisitLine = (
+  taskId: string | null,
+  seq: number,
+  stream: string,
+  text: string,
+  at: string,
+  continues: boolean,
+) => void;
+
+/** Calls `visit` for every line of the message, in order. */
+export function forEachLine(message: LineMessage, visit: VisitLine): void {
+  if (message.kind === 'log') {
+    for (const line of message.lines) {
+      visit(line.taskId, line.seq, line.stream, line.text, line.at, line.continues === true);
+    }
+    return;
+  }
+  const base = Date.parse(message.at);
+  const continued = new Set(message.continues);
+  // Many lines share a millisecond: format each distinct time once.
+  let lastMs = -1;
+  let at = '';
+  for (let i = 0; i < message.text.length; i++) {
+    if (message.ms[i] !== lastMs) {
+      lastMs = message.ms[i];
+      at = new Date(base + lastMs).toISOString();
+    }
+    const stream = STREAM_CODES[message.streams[i] as StreamCode];
+    visit(message.taskId, message.seq + i, stream, message.text[i], at, continued.has(i));
+  }
+}
+
+function lineCount(message: LineMessage): number {
+  return message.kind === 'log' ? message.lines.length : message.text.length;
+}
 
 /** A line's operation is not in the database; the message is refused (SQLSTATE 23503). */
 export class UnknownOperationError extends Error {
@@ -20,8 +63,8 @@ export function isDuplicateLine(error: unknown): boolean {
 }
 
 /** Appends the lines with one COPY; fails with a duplicate-key error if any is stored already. */
-export async function copyLines(manager: EntityManager, messages: LogMessage[]): Promise<void> {
-  if (!messages.some((message) => message.lines.length > 0)) return;
+export async function copyLines(manager: EntityManager, messages: LineMessage[]): Promise<void> {
+  if (!messages.some((message) => lineCount(message) > 0)) return;
   await lockOperations(manager, messages);
   const runner = manager.queryRunner;
   if (!runner) throw new Error('copyLines must run in a transaction');
@@ -33,7 +76,7 @@ export async function copyLines(manager: EntityManager, messages: LogMessage[]):
 /** Inserts the lines, skipping those stored already. */
 export async function insertLinesIgnoringDuplicates(
   manager: EntityManager,
-  messages: LogMessage[],
+  messages: LineMessage[],
 ): Promise<void> {
   const operationIds: string[] = [];
   const taskIds: (string | null)[] = [];
@@ -43,15 +86,15 @@ export async function insertLinesIgnoringDuplicates(
   const ats: string[] = [];
   const continued: boolean[] = [];
   for (const message of messages) {
-    for (const line of message.lines) {
+    forEachLine(message, (taskId, seq, stream, text, at, continues) => {
       operationIds.push(message.operationId);
-      taskIds.push(line.taskId);
-      seqs.push(line.seq);
-      streams.push(line.stream);
-      texts.push(line.text);
-      ats.push(line.at);
-      continued.push(line.continues === true);
-    }
+      taskIds.push(taskId);
+      seqs.push(seq);
+      streams.push(stream);
+      texts.push(text);
+      ats.push(at);
+      continued.push(continues);
+    });
   }
   if (seqs.length === 0) return;
   await lockOperations(manager, messages);
@@ -68,7 +111,7 @@ export async function insertLinesIgnoringDuplicates(
  * What the foreign key did, once per batch rather than once per row: every operation must
  * exist, and stays (a key-share lock) until the lines are committed.
  */
-async function lockOperations(manager: EntityManager, messages: LogMessage[]): Promise<void> {
+async function lockOperations(manager: EntityManager, messages: LineMessage[]): Promise<void> {
   const ids = [...new Set(messages.map((message) => message.operationId))];
   const found = await manager.query<{ id: string }[]>(
     `SELECT id FROM operations WHERE id = ANY($1::uuid[]) FOR KEY SHARE`,
@@ -81,16 +124,15 @@ async function lockOperations(manager: EntityManager, messages: LogMessage[]): P
 }
 
 /** The lines as COPY text: tab-separated, `\N` for null, backslash escapes. */
-export function copyText(messages: LogMessage[]): string {
+export function copyText(messages: LineMessage[]): string {
   let text = '';
   for (const message of messages) {
     const operationId = escapeCopy(message.operationId);
-    for (const line of message.lines) {
-      const taskId = line.taskId === null ? '\\N' : escapeCopy(line.taskId);
+    forEachLine(message, (taskId, seq, stream, line, at, continues) => {
       text +=
-        `${operationId}\t${taskId}\t${line.seq}\t${escapeCopy(line.stream)}\t` +
-        `${escapeCopy(line.text)}\t${escapeCopy(line.at)}\t${line.continues === true ? 't' : 'f'}\n`;
-    }
+        `${operationId}\t${taskId === null ? '\\N' : escapeCopy(taskId)}\t${seq}\t` +
+        `${escapeCopy(stream)}\t${escapeCopy(line)}\t${escapeCopy(at)}\t${continues ? 't' : 'f'}\n`;
+    });
   }
   return text;
 }

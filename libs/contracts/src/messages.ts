@@ -67,6 +67,36 @@ export interface LogMessage {
   lines: LogLine[];
 }
 
+/** A line's stream in a `lines` message: one character per line. */
+export const STREAM_CODES = { o: 'stdout', e: 'stderr', s: 'system' } as const;
+export type StreamCode = keyof typeof STREAM_CODES;
+export const STREAM_CODE_OF: Record<LogStream, StreamCode> = {
+  stdout: 'o',
+  stderr: 'e',
+  system: 's',
+};
+
+/**
+ * dispatcher → relay: consecutive output lines of one task (or of the operation itself, with
+ * taskId null), in columns: the compact form of `log`, about a tenth of its size, and cheap to
+ * build, check and store. Line i has seq `seq + i`, text `text[i]`, stream `streams[i]`
+ * (see STREAM_CODES) and was emitted `ms[i]` milliseconds after `at`.
+ */
+export interface LinesMessage {
+  v: typeof CONTRACT_VERSION;
+  kind: 'lines';
+  operationId: string;
+  taskId: string | null;
+  /** The first line's seq. */
+  seq: number;
+  at: string;
+  text: string[];
+  ms: number[];
+  streams: string;
+  /** Indexes of the lines that are a piece of a longer line, continued by the next. */
+  continues?: number[];
+}
+
 /** dispatcher → relay: an operation (taskId null) or one of its tasks changed status. */
 export interface StatusMessage {
   v: typeof CONTRACT_VERSION;
@@ -102,6 +132,8 @@ export interface ClaimMessage {
   at: string;
 }
 
-export type EventMessage = LogMessage | StatusMessage | HeartbeatMessage;
+export type EventMessage = LogMessage | LinesMessage | StatusMessage | HeartbeatMessage;
 export type EventKind = EventMessage['kind'];
+/** What the events queue takes; each is also its routing key on the events exchange. */
+export const EVENT_KINDS: readonly EventKind[] = ['log', 'lines', 'status', 'heartbeat'];
 export type AnyMessage = DispatchMessage | ControlMessage | EventMessage | ClaimMessage;

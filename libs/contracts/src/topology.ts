@@ -1,3 +1,4 @@
+import { EVENT_KINDS } from './messages';
 import { Exchanges, Queues } from './names';
 
 export interface ExchangeSpec {
@@ -48,7 +49,7 @@ export function brokerTopology(pools: readonly string[]): Topology {
       })),
       {
         ...workQueue(Queues.events, 50),
-        bindings: ['log', 'status', 'heartbeat'].map((kind) => ({
+        bindings: EVENT_KINDS.map((kind) => ({
           exchange: Exchanges.events,
           routingKey: kind,
         })),

@@ -55,6 +55,54 @@ describe('contract validation', () => {
     });
   });
 
+  describe('lines (the compact log form)', () => {
+    const lines = {
+      v: 1,
+      kind: 'lines',
+      operationId,
+      taskId: randomUUID(),
+      seq: 7,
+      at,
+      text: ['one', 'two\u00e9', ''],
+      ms: [0, 0, 12],
+      streams: 'oes',
+      continues: [0],
+    };
+    const refused = (change: object) => {
+      const decoded = decodeEvent(encodeMessage({ ...lines, ...change }));
+      assert.equal(decoded.ok, false, JSON.stringify(change));
+      return decoded.ok ? '' : decoded.reason;
+    };
+
+    it('accepts a well-formed one', () => {
+      assert.deepEqual(decodeEvent(encodeMessage(lines)), { ok: true, message: lines });
+      const { continues: _, ...plain } = lines;
+      assert.deepEqual(decodeEvent(encodeMessage({ ...plain, taskId: null })).ok, true);
+    });
+
+    it('refuses columns that do not line up', () => {
+      assert.equal(refused({ ms: [0, 1] }), 'invalid lines message: /ms has 2 items for 3 lines');
+      assert.equal(
+        refused({ streams: 'oo' }),
+        'invalid lines message: /streams has 2 codes for 3 lines',
+      );
+      assert.equal(
+        refused({ continues: [3] }),
+        'invalid lines message: /continues names a line past the last (2)',
+      );
+    });
+
+    it('refuses an unknown stream code, a negative time, a seq below 1, no lines', () => {
+      assert.match(refused({ streams: 'oxs' }), /^invalid lines message: \/streams must match/);
+      assert.match(refused({ ms: [0, -1, 2] }), /^invalid lines message: \/ms\/1 must be >= 0/);
+      assert.match(refused({ seq: 0 }), /^invalid lines message: \/seq must be >= 1/);
+      assert.match(
+        refused({ text: [], ms: [], streams: '' }),
+        /^invalid lines message: \/text must NOT have fewer than 1 items/,
+      );
+    });
+  });
+
   it('refuses unknown fields', () => {
     const decoded = decodeEvent(
       encodeMessage({

@@ -2,10 +2,12 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import {
   CONTRACT_VERSION,
+  EVENT_KINDS,
   type ClaimMessage,
   type ControlMessage,
   type DispatchMessage,
   type EventMessage,
+  type LinesMessage,
 } from './messages';
 import { OPERATION_STATUSES } from './status';
 
@@ -88,6 +90,42 @@ const logSchema = {
   },
 };
 
+const linesSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'kind', 'operationId', 'taskId', 'seq', 'at', 'text', 'ms', 'streams'],
+  properties: {
+    ...header('lines'),
+    operationId: uuid,
+    taskId: { anyOf: [uuid, { type: 'null' }] },
+    seq: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+    at: timestamp,
+    text: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_LINES_PER_MESSAGE,
+      items: { type: 'string', maxLength: MAX_LINE_BYTES },
+    },
+    // a task runs at most days: a day's milliseconds is plenty
+    ms: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 86_400_000 } },
+    streams: { type: 'string', pattern: '^[oes]*$' },
+    continues: { type: 'array', uniqueItems: true, items: { type: 'integer', minimum: 0 } },
+  },
+};
+
+/** What the schema cannot say: the columns of a `lines` message line up. */
+function checkLines(message: LinesMessage): string | undefined {
+  const count = message.text.length;
+  if (message.ms.length !== count) return `/ms has ${message.ms.length} items for ${count} lines`;
+  if (message.streams.length !== count) {
+    return `/streams has ${message.streams.length} codes for ${count} lines`;
+  }
+  if (message.continues?.some((index) => index >= count)) {
+    return `/continues names a line past the last (${count - 1})`;
+  }
+  return undefined;
+}
+
 const statusSchema = {
   type: 'object',
   additionalProperties: false,
@@ -143,13 +181,15 @@ const claimResultSchema = {
   },
 };
 
-const ajv = new Ajv({ allErrors: false, strict: true });
+// unicode: false counts a string's length in UTF-16 units: no walk over every line's characters
+const ajv = new Ajv({ allErrors: false, strict: true, unicode: false });
 addFormats(ajv, ['uuid', 'date-time']);
 
 const validators: Record<string, ValidateFunction> = {
   dispatch: ajv.compile(dispatchSchema),
   cancel: ajv.compile(cancelSchema),
   log: ajv.compile(logSchema),
+  lines: ajv.compile(linesSchema),
   status: ajv.compile(statusSchema),
   heartbeat: ajv.compile(heartbeatSchema),
   claim: ajv.compile(claimSchema),
@@ -195,6 +235,8 @@ export function decodeMessage<T>(body: Buffer, accepted: readonly string[]): Dec
   if (!validate(value)) {
     return { ok: false, reason: `invalid ${kind} message: ${describe(validate.errors)}` };
   }
+  const mismatch = kind === 'lines' ? checkLines(value as LinesMessage) : undefined;
+  if (mismatch) return { ok: false, reason: `invalid lines message: ${mismatch}` };
   return { ok: true, message: value as T };
 }
 
@@ -205,7 +247,7 @@ export const decodeControl = (body: Buffer): Decoded<ControlMessage> =>
 export const decodeClaim = (body: Buffer): Decoded<ClaimMessage> =>
   decodeMessage<ClaimMessage>(body, ['claim']);
 export const decodeEvent = (body: Buffer): Decoded<EventMessage> =>
-  decodeMessage<EventMessage>(body, ['log', 'status', 'heartbeat']);
+  decodeMessage<EventMessage>(body, EVENT_KINDS);
 
 /** The bytes put on the wire for a message. */
 export function encodeMessage(message: object): Buffer {
