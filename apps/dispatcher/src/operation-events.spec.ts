@@ -5,7 +5,14 @@ import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EventMessage, LogLine, LogMessage, LogStream, StatusMessage } from '@app/contracts';
+import {
+  logLinesOf,
+  type EventMessage,
+  type LinesMessage,
+  type LogLine,
+  type LogStream,
+  type StatusMessage,
+} from '@app/contracts';
 import {
   DEFAULT_BATCH_BYTES,
   DEFAULT_MAX_BUFFERED_BYTES,
@@ -53,8 +60,11 @@ class FakeBroker {
     return next.event;
   }
 
-  get logs(): LogMessage[] {
-    return this.confirmed.filter((e): e is LogMessage => e.kind === 'log');
+  /** The `lines` events confirmed, each as its lines. */
+  get logs(): { message: LinesMessage; lines: LogLine[] }[] {
+    return this.confirmed
+      .filter((e): e is LinesMessage => e.kind === 'lines')
+      .map((message) => ({ message, lines: logLinesOf(message) }));
   }
 
   get lines(): LogLine[] {
@@ -136,7 +146,20 @@ describe('OperationEvents', () => {
     assert.ok(
       lines.every((line) => line.stream === 'stdout' && !Number.isNaN(Date.parse(line.at))),
     );
-    assert.ok(broker.logs.every((log) => log.operationId === 'op-1' && log.v === 1));
+    assert.ok(
+      broker.logs.every(({ message }) => message.operationId === 'op-1' && message.v === 1),
+    );
+    // one task per message: the system line, task-a's and task-b's went out apart
+    assert.deepEqual(
+      broker.logs.map(({ message }) => [message.taskId, message.text.length]),
+      [
+        [null, 1],
+        ['task-a', 4],
+        ['task-a', 1],
+        ['task-b', 4],
+        ['task-b', 3],
+      ],
+    );
     assert.equal(stream.lineCount, 13);
   });
 
@@ -197,7 +220,7 @@ describe('OperationEvents', () => {
       const emittedBefore = statusAfter.get(`${event.taskId}:${event.status}`)!;
       const sentBefore = broker.confirmed
         .slice(0, index)
-        .flatMap((e) => (e.kind === 'log' ? e.lines : []));
+        .flatMap((e) => (e.kind === 'lines' ? logLinesOf(e) : []));
       assert.deepEqual(
         seqs(sentBefore),
         oneTo(emittedBefore),
@@ -233,7 +256,11 @@ describe('OperationEvents', () => {
     assert.deepEqual(seqs(broker.lines), oneTo(7));
     assert.deepEqual(
       broker.confirmed.map((e) =>
-        e.kind === 'log' ? seqs(e.lines).join(',') : e.kind === 'status' ? e.status : e.kind,
+        e.kind === 'lines'
+          ? seqs(logLinesOf(e)).join(',')
+          : e.kind === 'status'
+            ? e.status
+            : e.kind,
       ),
       ['1,2', '3,4', 'running', '5,6', '7', 'succeeded'],
     );
@@ -252,15 +279,15 @@ describe('OperationEvents', () => {
     const flushed = stream.flush();
 
     assert.equal(await isSettled(paused), false);
-    const first = (await broker.confirmNext()) as LogMessage;
-    assert.deepEqual(seqs(first.lines), [1, 2]);
+    const first = logLinesOf((await broker.confirmNext()) as LinesMessage);
+    assert.deepEqual(seqs(first), [1, 2]);
     assert.equal(await isSettled(paused), false, '3 of 5 lines still unconfirmed');
-    const second = (await broker.confirmNext()) as LogMessage;
-    assert.deepEqual(seqs(second.lines), [3, 4]);
+    const second = logLinesOf((await broker.confirmNext()) as LinesMessage);
+    assert.deepEqual(seqs(second), [3, 4]);
     assert.equal(await isSettled(paused), true, '1 line unconfirmed: below half of 4');
     assert.equal(await isSettled(flushed), false, 'flush waits for the last line too');
-    const third = (await broker.confirmNext()) as LogMessage;
-    assert.deepEqual(seqs(third.lines), [5]);
+    const third = logLinesOf((await broker.confirmNext()) as LinesMessage);
+    assert.deepEqual(seqs(third), [5]);
     assert.equal(await isSettled(flushed), true);
     assert.equal(stream.lineCount, 5);
     assert.equal(broker.held.length, 0);
@@ -314,10 +341,11 @@ describe('OperationEvents', () => {
     const batches: { seqs: number[]; bytes: number }[] = [];
     const slowSend = async (event: EventMessage): Promise<void> => {
       await sleep(2);
-      if (event.kind !== 'log') return;
+      if (event.kind !== 'lines') return;
+      const lines = logLinesOf(event);
       batches.push({
-        seqs: seqs(event.lines),
-        bytes: event.lines.reduce((sum, line) => sum + Buffer.byteLength(line.text), 0),
+        seqs: seqs(lines),
+        bytes: lines.reduce((sum, line) => sum + Buffer.byteLength(line.text), 0),
       });
     };
     const stream = new OperationEvents('op-1', 'disp-1', slowSend, {
@@ -457,7 +485,7 @@ describe('OperationEvents while the broker is away', () => {
     const firstSeqs = [...names].sort().map((name) => {
       const file = join(dir, name);
       assert.equal(statSync(file).mode & 0o777, 0o600, name);
-      return (JSON.parse(readFileSync(file, 'utf8')) as LogMessage).lines[0].seq;
+      return (JSON.parse(readFileSync(file, 'utf8')) as LinesMessage).seq;
     });
     assert.deepEqual(
       firstSeqs,
@@ -553,13 +581,13 @@ describe('OperationEvents while the broker is away', () => {
     for (let i = 1; i <= 100; i++) emit(stream, 't', lineText(i));
     const names = readdirSync(dir).sort();
     assert.ok(names.length >= 5);
-    const lost = JSON.parse(readFileSync(join(dir, names[2]), 'utf8')) as LogMessage;
+    const lost = logLinesOf(JSON.parse(readFileSync(join(dir, names[2]), 'utf8')) as LinesMessage);
     await unlink(join(dir, names[2]));
     broker.back();
     await stream.flush();
     assert.equal(errors.length, 1);
     assert.match(String(errors[0]), /ENOENT/);
-    const lostSeqs = new Set(seqs(lost.lines));
+    const lostSeqs = new Set(seqs(lost));
     assert.deepEqual(
       seqs(broker.lines),
       oneTo(100).filter((seq) => !lostSeqs.has(seq)),

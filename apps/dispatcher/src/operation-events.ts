@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import {
   CONTRACT_VERSION,
   type EventMessage,
-  type LogLine,
-  type LogMessage,
   type LogStream,
   type StatusMessage,
 } from '@app/contracts';
+import { LinesBatch } from './lines-batch';
 
 /** Sends one event and resolves on the broker's confirm; throws when it was not taken. */
 export type SendEvent = (event: EventMessage) => Promise<void>;
@@ -85,8 +84,7 @@ export class OperationEvents {
   private readonly batchBytesLimit: number;
   private readonly maxBufferedBytes: number;
   private seq = 0;
-  private batch: LogLine[] = [];
-  private batchBytes = 0;
+  private readonly batch = new LinesBatch();
   private timer?: NodeJS.Timeout;
   private drained?: { promise: Promise<void>; resolve: () => void };
 
@@ -133,20 +131,16 @@ export class OperationEvents {
     continues = false,
   ): Promise<void> | undefined {
     const bytes = Buffer.byteLength(text, 'utf8');
-    if (this.batch.length > 0 && this.batchBytes + bytes > this.batchBytesLimit) {
+    if (
+      !this.batch.accepts(taskId) ||
+      (this.batch.size > 0 && this.batch.bytes + bytes > this.batchBytesLimit)
+    ) {
       this.flushLines();
     }
-    const seq = ++this.seq;
-    const at = new Date().toISOString();
-    this.batch.push(
-      continues
-        ? { seq, taskId, stream, text, at, continues: true }
-        : { seq, taskId, stream, text, at },
-    );
-    this.batchBytes += bytes;
+    this.batch.add(++this.seq, taskId, stream, text, bytes, continues);
     this.memoryLines += 1;
     this.memoryBytes += bytes;
-    if (this.batch.length >= this.options.batchLines || this.batchBytes >= this.batchBytesLimit) {
+    if (this.batch.size >= this.options.batchLines || this.batch.bytes >= this.batchBytesLimit) {
       this.flushLines();
     } else {
       this.timer ??= setTimeout(() => this.flushLines(), this.options.batchMs);
@@ -187,21 +181,14 @@ export class OperationEvents {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.batch.length === 0) return;
-    const event: LogMessage = {
-      v: CONTRACT_VERSION,
-      kind: 'log',
-      operationId: this.operationId,
-      lines: this.batch,
-    };
-    const bytes = this.batchBytes;
-    this.batch = [];
-    this.batchBytes = 0;
+    if (this.batch.size === 0) return;
+    const bytes = this.batch.bytes;
+    const event = this.batch.take(this.operationId);
     // In memory while that leaves room for a whole next batch, so the caller is not paused.
     const roomLeft =
       this.memoryLines <= this.options.maxBufferedLines - this.options.batchLines &&
       this.memoryBytes <= this.maxBufferedBytes - this.batchBytesLimit;
-    const item = inMemory(event, event.lines.length, bytes);
+    const item = inMemory(event, event.text.length, bytes);
     if (!roomLeft) this.trySpill(item);
     this.enqueue(item);
   }

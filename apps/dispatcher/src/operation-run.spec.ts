@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadCatalogue, type Catalogue, type ResolvedTask } from '@app/catalogue';
-import type {
-  DispatchMessage,
-  EventMessage,
-  LogLine,
-  LogStream,
-  StatusMessage,
+import {
+  logLinesOf,
+  type DispatchMessage,
+  type EventMessage,
+  type LogLine,
+  type LogStream,
+  type StatusMessage,
 } from '@app/contracts';
 import { dispatcherConfigFromEnv, type DispatcherConfig } from './dispatcher.config';
 import { OperationEvents } from './operation-events';
@@ -30,7 +31,9 @@ class Recorder {
   };
 
   get lines(): LogLine[] {
-    return this.events.flatMap((e) => (e.kind === 'log' ? e.lines : []));
+    return this.events.flatMap((e) =>
+      e.kind === 'lines' || e.kind === 'log' ? logLinesOf(e) : [],
+    );
   }
 
   texts(taskId: string | null, stream: LogStream): string[] {

@@ -3,3 +3,4 @@ export * from './status';
 export * from './messages';
 export * from './validate';
 export * from './topology';
+export * from './lines';
