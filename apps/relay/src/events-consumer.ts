@@ -39,7 +39,12 @@ export class EventsConsumer implements OnApplicationBootstrap, BeforeApplication
       decode: decodeEvent,
     });
     this.consumer.startBatches(
-      { maxBatch: this.config.eventsBatch, maxWaitMs: this.config.eventsBatchMs },
+      {
+        maxBatch: this.config.eventsBatch,
+        maxWaitMs: this.config.eventsBatchMs,
+        lanes: this.config.eventsLanes,
+        laneKey: (event) => (event.kind === 'heartbeat' ? undefined : event.operationId),
+      },
       (batch) => this.write(batch),
     );
   }

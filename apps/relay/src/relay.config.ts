@@ -5,6 +5,8 @@ export interface RelayConfig {
   eventsPrefetch: number;
   eventsBatch: number;
   eventsBatchMs: number;
+  /** Batches written at once, on as many connections; an operation's events keep one lane. */
+  eventsLanes: number;
   /** Wait between tries while PostgreSQL does not answer. */
   databaseRetryMs: number;
   /** A running operation whose dispatcher is silent this long is `lost`. */
@@ -21,6 +23,7 @@ export function relayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RelayC
     eventsPrefetch: integerFromEnv(env, 'RELAY_EVENTS_PREFETCH', 64),
     eventsBatch: integerFromEnv(env, 'RELAY_EVENTS_BATCH', 32),
     eventsBatchMs: integerFromEnv(env, 'RELAY_EVENTS_BATCH_MS', 10),
+    eventsLanes: integerFromEnv(env, 'RELAY_EVENTS_LANES', 2),
     databaseRetryMs: integerFromEnv(env, 'RELAY_DATABASE_RETRY_MS', 1000),
     lostAfterMs: integerFromEnv(env, 'RELAY_LOST_AFTER_MS', 60000),
     lostCheckMs: integerFromEnv(env, 'RELAY_LOST_CHECK_MS', 5000),

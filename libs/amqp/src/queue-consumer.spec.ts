@@ -19,7 +19,7 @@ import {
 } from '@app/contracts';
 import { createTestVhost, type TestVhost } from '../../../test/support/broker';
 import { ConfirmedPublisher } from './confirmed-publisher';
-import { QueueConsumer, type Delivery } from './queue-consumer';
+import { laneOf, QueueConsumer, type Delivery } from './queue-consumer';
 import { declareTopology } from './topology';
 
 const run = promisify(execFile);
@@ -44,11 +44,11 @@ function gate(): { opened: Promise<void>; open: () => void } {
 
 const operationId = randomUUID();
 
-function logEvent(seq: number, text = `line ${seq}`): LogMessage {
+function logEvent(seq: number, text = `line ${seq}`, operation = operationId): LogMessage {
   return {
     v: 1,
     kind: 'log',
-    operationId,
+    operationId: operation,
     lines: [{ seq, taskId: null, stream: 'stdout', text, at: new Date().toISOString() }],
   };
 }
@@ -244,6 +244,51 @@ describe('QueueConsumer', () => {
     assert.equal(mostActive, 1, 'never two batches at once');
     await assertDrained(Queues.events);
     assert.equal(await channel.get(Queues.deadLetter), false, 'none dead-lettered');
+  });
+
+  it('with lanes, writes two operations at once, each in its own order', async () => {
+    // two operations that take different lanes
+    const slow = randomUUID();
+    let other = randomUUID();
+    while (laneOf(other, 2) === laneOf(slow, 2)) other = randomUUID();
+    const held = gate();
+    const seen: Record<string, number[]> = { [slow]: [], [other]: [] };
+    newConsumer(300).startBatches(
+      {
+        maxBatch: 10,
+        maxWaitMs: 5,
+        lanes: 2,
+        laneKey: (event) => (event.kind === 'log' ? event.operationId : undefined),
+      },
+      async (batch) => {
+        const id = (batch[0].message as LogMessage).operationId;
+        assert.ok(batch.every((d) => (d.message as LogMessage).operationId === id));
+        seen[id].push(...batch.map(seqOf));
+        if (id === slow) await held.opened;
+      },
+    );
+    await publish(
+      ...Array.from({ length: 30 }, (_, i) => [
+        { body: logEvent(i + 1, 'slow', slow), id: `s${i}` },
+        { body: logEvent(i + 1, 'other', other), id: `o${i}` },
+      ]).flat(),
+    );
+    // the slow operation's first batch is held; the other lane goes on to the end
+    await waitUntil('the other operation is handled', () => seen[other].length === 30);
+    assert.deepEqual(
+      seen[slow],
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+    const horizon = consumer!.horizon()?.seenUntil;
+    await sleep(50);
+    assert.equal(consumer!.horizon()?.seenUntil, horizon, 'no horizon past a batch in hand');
+    held.open();
+    await waitUntil('the slow operation is handled', () => seen[slow].length === 30);
+    const oneTo30 = Array.from({ length: 30 }, (_, i) => i + 1);
+    assert.deepEqual(seen, { [slow]: oneTo30, [other]: oneTo30 });
+    await waitUntil('drained', () => (consumer!.horizon()?.seenUntil ?? 0) > (horizon ?? 0));
+    await consumer!.stop();
+    await assertDrained(Queues.events);
   });
 
   it('keeps a batch unacked while its handler waits, and acks it when the handler returns', async () => {

@@ -28,9 +28,25 @@ export interface ConsumerOptions<T> {
   assertQueue?: (channel: ConfirmChannel) => Promise<string>;
 }
 
-export interface BatchOptions {
+export interface BatchOptions<T> {
   maxBatch: number;
   maxWaitMs: number;
+  /**
+   * Batches handled at once (default 1), each lane one batch at a time. Messages with the
+   * same `laneKey` always take the same lane, so they are handled in delivery order.
+   */
+  lanes?: number;
+  laneKey?: (message: T) => string | undefined;
+}
+
+/** Deliveries waiting for one lane's next batch. */
+interface Lane<T> {
+  pending: Delivery<T>[];
+  wake?: () => void;
+  /** Since when the lane has been idle with nothing pending. */
+  waitingSince?: number;
+  /** A batch of this lane is being handled. */
+  busy: boolean;
 }
 
 type ChannelFactory = (setup: (channel: ConfirmChannel) => Promise<void>) => ChannelWrapper;
@@ -48,11 +64,9 @@ export class QueueConsumer<T> {
   private stopping = false;
   private inFlight = 0;
   private idle?: () => void;
-  private pending: Delivery<T>[] = [];
+  private lanes: Lane<T>[] = [];
   private connectedSince?: number;
-  private waitingSince?: number;
   private drainedAt?: number;
-  private wake?: () => void;
 
   constructor(
     private readonly createChannel: ChannelFactory,
@@ -76,41 +90,50 @@ export class QueueConsumer<T> {
     });
   }
 
-  /** Deliveries are handed over in batches, one batch at a time, in delivery order. */
-  startBatches(options: BatchOptions, handler: (batch: Delivery<T>[]) => Promise<void>): void {
+  /**
+   * Deliveries are handed over in batches, in delivery order: one batch at a time, or one per
+   * lane at a time with `lanes` (messages of the same `laneKey` keep their order).
+   */
+  startBatches(options: BatchOptions<T>, handler: (batch: Delivery<T>[]) => Promise<void>): void {
+    const count = Math.max(1, options.lanes ?? 1);
+    this.lanes = Array.from({ length: count }, () => ({ pending: [], busy: false }));
     this.open((delivery) => {
-      this.pending.push(delivery);
-      this.wake?.();
+      const key = count > 1 ? options.laneKey?.(delivery.message) : undefined;
+      const lane = this.lanes[key === undefined ? 0 : laneOf(key, count)];
+      lane.pending.push(delivery);
+      lane.wake?.();
     });
-    void this.track(() => this.batchLoop(options, handler));
+    for (const lane of this.lanes) void this.track(() => this.batchLoop(lane, options, handler));
   }
 
   private async batchLoop(
-    options: BatchOptions,
+    lane: Lane<T>,
+    options: BatchOptions<T>,
     handler: (batch: Delivery<T>[]) => Promise<void>,
   ): Promise<void> {
     while (!this.stopping) {
-      if (this.pending.length === 0) {
-        this.waitingSince = Date.now();
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.waitingSince = undefined;
-        this.wake = undefined;
+      if (lane.pending.length === 0) {
+        lane.waitingSince = Date.now();
+        await new Promise<void>((resolve) => (lane.wake = resolve));
+        lane.waitingSince = undefined;
+        lane.wake = undefined;
         continue;
       }
-      if (this.pending.length < options.maxBatch) {
+      if (lane.pending.length < options.maxBatch) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, options.maxWaitMs);
-          this.wake = () => {
-            if (this.pending.length >= options.maxBatch) {
+          lane.wake = () => {
+            if (lane.pending.length >= options.maxBatch) {
               clearTimeout(timer);
               resolve();
             }
           };
         });
-        this.wake = undefined;
+        lane.wake = undefined;
       }
-      const batch = this.pending.splice(0, options.maxBatch).filter((d) => isOpen(d.channel));
+      const batch = lane.pending.splice(0, options.maxBatch).filter((d) => isOpen(d.channel));
       if (batch.length === 0) continue;
+      lane.busy = true;
       try {
         await handler(batch);
       } catch (error) {
@@ -118,8 +141,15 @@ export class QueueConsumer<T> {
         for (const delivery of batch) delivery.reject(reason);
       }
       await this.settle(batch);
-      // Fewer than a full batch and nothing more delivered: the queue was drained just now.
-      if (batch.length < options.maxBatch && this.pending.length === 0) this.drainedAt = Date.now();
+      lane.busy = false;
+      // Fewer than a full batch, nothing more delivered, no other batch in hand: every
+      // delivery so far is handled, and the queue was drained just now.
+      if (
+        batch.length < options.maxBatch &&
+        this.lanes.every((other) => other.pending.length === 0 && !other.busy)
+      ) {
+        this.drainedAt = Date.now();
+      }
     }
   }
 
@@ -130,7 +160,9 @@ export class QueueConsumer<T> {
    */
   horizon(): { seenUntil: number; connectedSince: number } | undefined {
     if (this.connectedSince === undefined) return undefined;
-    const seenUntil = this.waitingSince !== undefined ? Date.now() : this.drainedAt;
+    const idle =
+      this.lanes.length > 0 && this.lanes.every((lane) => lane.waitingSince !== undefined);
+    const seenUntil = idle ? Date.now() : this.drainedAt;
     return seenUntil === undefined ? undefined : { seenUntil, connectedSince: this.connectedSince };
   }
 
@@ -214,9 +246,9 @@ export class QueueConsumer<T> {
   /** Stops taking deliveries, lets the work in hand finish (its acks included), closes. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    for (const lane of this.lanes) lane.wake?.();
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    this.pending = [];
+    for (const lane of this.lanes) lane.pending = [];
     // Cancel only after the acks: a quorum queue applies the acks sent before a cancel
     // before it answers, whereas acks it still buffers when the channel closes are lost
     // and their messages delivered again.
@@ -241,6 +273,13 @@ class PendingDelivery<T> implements Delivery<T> {
   requeue(): void {
     this.requeued = true;
   }
+}
+
+/** A stable lane for a key (FNV-1a over its UTF-16 units). */
+export function laneOf(key: string, lanes: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % lanes;
 }
 
 /** Channels that closed: their unacked deliveries come again on the next channel. */
