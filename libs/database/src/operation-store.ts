@@ -12,7 +12,7 @@ import {
 import { DataSource, type EntityManager } from 'typeorm';
 import { LOG_CHANNEL, OUTBOX_CHANNEL } from './channels';
 import { decodeCursor, encodeCursor, UUID_PATTERN } from './cursor';
-import { OperationEntity, OutboxEntity, TaskEntity } from './entities';
+import { OutboxEntity } from './entities';
 import { checkRetryable, ConflictError } from './errors';
 import {
   toLogLineView,
@@ -110,7 +110,7 @@ export class OperationStore {
    * and wakes the relay when that transaction commits.
    */
   async create(plan: OperationPlan, options: CreateOptions = {}): Promise<OperationView> {
-    const id = await this.dataSource.transaction((manager) => this.insert(manager, plan, options));
+    const id = await this.insert(this.dataSource.manager, plan, options);
     return this.mustGet(id);
   }
 
@@ -316,11 +316,9 @@ export class OperationStore {
     const id = randomUUID();
     const tasks = plan.tasks.map((task, position) => ({
       id: randomUUID(),
-      operationId: id,
       position,
       name: task.name,
       runner: task.runner,
-      status: 'queued' as const,
     }));
     const message: DispatchMessage = {
       v: CONTRACT_VERSION,
@@ -332,31 +330,44 @@ export class OperationStore {
       tasks: tasks.map((task) => ({ id: task.id, name: task.name })),
       sentAt: new Date().toISOString(),
     };
-    await manager.insert(OperationEntity, {
-      id,
-      type: plan.type,
-      target: plan.target,
-      pool: plan.pool,
-      params: plan.params,
-      status: 'queued',
-      attempt: options.attempt ?? 1,
-      retryOf: options.retryOf ?? null,
-      retryLimit: plan.retry.attempts,
-      retryBackoffSeconds: plan.retry.backoffSeconds,
-      exclusive: plan.exclusive,
-    });
-    await manager.insert(TaskEntity, tasks);
-    await manager.insert(OutboxEntity, {
-      kind: 'dispatch',
-      operationId: id,
-      exchange: Exchanges.dispatch,
-      routingKey: plan.pool,
-      payload: message,
-      // checkDelay made it a plain integer: safe to write into the SQL.
-      availableAt: () => `now() + make_interval(secs => ${delaySeconds})`,
-    });
-    // Delivered by PostgreSQL only when the transaction commits.
-    await manager.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+    // One statement (so, alone, its own transaction): one round trip instead of five.
+    // The NOTIFY is delivered by PostgreSQL only when the transaction commits.
+    await manager.query(
+      `WITH operation AS (
+         INSERT INTO operations (id, type, target, pool, params, status, attempt, retry_of,
+                                 retry_limit, retry_backoff_seconds, exclusive)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10)
+       ), task AS (
+         INSERT INTO tasks (id, operation_id, position, name, runner, status)
+         SELECT t.id, $1, t.position, t.name, t.runner, 'queued'
+           FROM unnest($11::uuid[], $12::int[], $13::text[], $14::text[])
+                  AS t(id, position, name, runner)
+       ), outbox_row AS (
+         INSERT INTO outbox (kind, operation_id, exchange, routing_key, payload, available_at)
+         VALUES ('dispatch', $1, $15, $4, $16, now() + make_interval(secs => $17))
+       )
+       SELECT pg_notify($18, '')`,
+      [
+        id,
+        plan.type,
+        plan.target,
+        plan.pool,
+        plan.params,
+        options.attempt ?? 1,
+        options.retryOf ?? null,
+        plan.retry.attempts,
+        plan.retry.backoffSeconds,
+        plan.exclusive,
+        tasks.map((task) => task.id),
+        tasks.map((task) => task.position),
+        tasks.map((task) => task.name),
+        tasks.map((task) => task.runner),
+        Exchanges.dispatch,
+        message,
+        delaySeconds,
+        OUTBOX_CHANNEL,
+      ],
+    );
     return id;
   }
 
