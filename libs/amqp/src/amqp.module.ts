@@ -117,7 +117,12 @@ export class AmqpModule {
               connectionManagerOptions: {
                 heartbeatIntervalInSeconds: 10,
                 reconnectTimeInSeconds: 1,
-                connectionOptions: { clientProperties: { connection_name: appName } },
+                connectionOptions: {
+                  clientProperties: { connection_name: appName },
+                  // No Nagle: with it, a quorum queue's delivery waited ~40 ms (measured)
+                  // for the TCP delayed ack, on every hop of a dispatch and its claim.
+                  noDelay: true,
+                },
               },
             };
           },
