@@ -24,6 +24,9 @@ import {
   type TaskRow,
 } from './views';
 
+/** A row as json_agg gives it: timestamps as text. */
+type JsonRow<T> = { [K in keyof T]: T[K] extends Date | null ? string | null : T[K] };
+
 export interface OperationFilter {
   status?: OperationStatus;
   type?: string;
@@ -251,16 +254,22 @@ export class OperationStore {
   /** One operation with its tasks in order, or null. */
   async get(id: string): Promise<OperationView | null> {
     if (!UUID_PATTERN.test(id)) return null;
-    const [row]: OperationRow[] = await this.dataSource.query(
-      `SELECT ${OPERATION_COLUMNS} FROM operations o WHERE o.id = $1`,
+    // One round trip: the tasks come along as JSON (their times as text).
+    const [row]: (OperationRow & { tasks: JsonRow<TaskRow>[] })[] = await this.dataSource.query(
+      `SELECT ${OPERATION_COLUMNS},
+              (SELECT coalesce(json_agg(t ORDER BY t.position), '[]')
+                 FROM (SELECT id, position, name, runner, status, exit_code, reason, started_at,
+                              finished_at
+                         FROM tasks WHERE operation_id = o.id) t) AS tasks
+         FROM operations o WHERE o.id = $1`,
       [id],
     );
     if (!row) return null;
-    const tasks: TaskRow[] = await this.dataSource.query(
-      `SELECT id, position, name, runner, status, exit_code, reason, started_at, finished_at
-         FROM tasks WHERE operation_id = $1 ORDER BY position`,
-      [id],
-    );
+    const tasks = row.tasks.map((task) => ({
+      ...task,
+      started_at: task.started_at === null ? null : new Date(task.started_at),
+      finished_at: task.finished_at === null ? null : new Date(task.finished_at),
+    }));
     return toOperationView(row, tasks);
   }
 
