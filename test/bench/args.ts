@@ -1,53 +1,118 @@
-/** The benchmark's flags: `--operations N`, `--lines N`, `--json PATH`. */
+/** The benchmark's phases, in the order they run; `--skip` names some of them. */
+export const PHASES = ['throughput', 'limit', 'start', 'lines', 'big'] as const;
+export type Phase = (typeof PHASES)[number];
+
 export interface BenchOptions {
+  /** 1. Operations × lines, all created at once. */
   operations: number;
   lines: number;
-  /** Operations created at `rate` per second for the POST → started latency. */
+  /** 2. Autocommit INSERTs timed for the per-line baseline (extrapolated to all rows). */
+  perLineSample: number;
+  /** 3. Operations created at `rate` per second for the POST → started latency. */
   latencyOperations: number;
   rate: number;
+  /** 3. Lines per second, for how long, over how many operations, for line → committed. */
+  lineRate: number;
+  lineSeconds: number;
+  lineOperations: number;
+  /** 4. MB (10^6 bytes) printed by one task while peak RSS is measured; 0 skips. */
+  bigMb: number;
+  skip: Set<Phase>;
   json?: string;
+  /** Directory the apps write .cpuprofile files to (node --cpu-prof). */
+  cpuProf?: string;
+  help: boolean;
 }
 
-export const USAGE =
-  'usage: bench [--operations N (default 20)] [--lines N (default 20000)]' +
-  ' [--latency-operations N (default 200)] [--rate N operations/s (default 50)] [--json PATH]';
+export const USAGE = `usage: bench [flags]
+  --operations N          1. operations created at once (default 20, max 500)
+  --lines N               1. lines each prints (default 20000, max 1000000)
+  --per-line-sample N     2. one-INSERT-per-line rows timed, then extrapolated (default 20000)
+  --latency-operations N  3. operations for POST → started (default 200)
+  --rate N                3. their creation rate, operations/s (default 50)
+  --line-rate N           3. lines/s for line printed → committed (default 10000)
+  --line-seconds N        3. for how long (default 10)
+  --line-operations N     3. over how many operations, sharing the rate (default 1)
+  --big-mb N              4. MB one task prints for peak RSS (default 1000; 0 skips)
+  --skip LIST             phases left out, comma-separated: ${PHASES.join(',')}
+  --cpu-prof DIR          the apps write V8 CPU profiles (.cpuprofile) into DIR
+  --json PATH             also write every figure as JSON
+  --help                  this text`;
 
-// test.lines accepts count 1..1 000 000; the others keep a run on this machine sane
-const MAXIMUM = {
-  '--operations': 500,
-  '--lines': 1_000_000,
-  '--latency-operations': 10_000,
-  '--rate': 1_000,
+/** Integer flags: [option key, minimum, maximum]. */
+const INTEGERS = {
+  '--operations': ['operations', 1, 500],
+  '--lines': ['lines', 1, 1_000_000], // test.lines accepts 1..1 000 000
+  '--per-line-sample': ['perLineSample', 1, 1_000_000],
+  '--latency-operations': ['latencyOperations', 1, 10_000],
+  '--rate': ['rate', 1, 1_000],
+  '--line-rate': ['lineRate', 1, 100_000],
+  '--line-seconds': ['lineSeconds', 1, 600],
+  '--line-operations': ['lineOperations', 1, 50],
+  '--big-mb': ['bigMb', 0, 10_000], // test.big: 1000 lines of 1000 bytes per MB, ≤ 10^7 lines
 } as const;
-const KEY = {
-  '--operations': 'operations',
-  '--lines': 'lines',
-  '--latency-operations': 'latencyOperations',
-  '--rate': 'rate',
-} as const;
+
+type IntegerFlag = keyof typeof INTEGERS;
+
+export function defaultOptions(): BenchOptions {
+  return {
+    operations: 20,
+    lines: 20_000,
+    perLineSample: 20_000,
+    latencyOperations: 200,
+    rate: 50,
+    lineRate: 10_000,
+    lineSeconds: 10,
+    lineOperations: 1,
+    bigMb: 1000,
+    skip: new Set(),
+    help: false,
+  };
+}
 
 /** Parses argv (without node and the script); throws naming the flag at fault. */
 export function parseArgs(argv: string[]): BenchOptions {
-  const options: BenchOptions = { operations: 20, lines: 20_000, latencyOperations: 200, rate: 50 };
+  const options = defaultOptions();
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    const value = argv[i + 1];
-    if (flag !== '--json' && !(flag in MAXIMUM)) {
-      throw new Error(`unknown argument ${JSON.stringify(flag)}`);
-    }
-    if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value`);
-    i++;
-    if (flag === '--json') {
-      options.json = value;
+    if (flag === '--help') {
+      options.help = true;
       continue;
     }
-    const name = flag as keyof typeof MAXIMUM;
-    if (!/^[1-9][0-9]*$/.test(value) || Number(value) > MAXIMUM[name]) {
+    if (!(flag in INTEGERS) && !['--json', '--cpu-prof', '--skip'].includes(flag)) {
+      throw new Error(`unknown argument ${JSON.stringify(flag)}`);
+    }
+    const value = argv[++i];
+    if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value`);
+    if (flag === '--json') options.json = value;
+    else if (flag === '--cpu-prof') options.cpuProf = value;
+    else if (flag === '--skip') options.skip = parseSkip(value);
+    else {
+      const [key, minimum, maximum] = INTEGERS[flag as IntegerFlag];
+      if (!/^(0|[1-9][0-9]*)$/.test(value) || Number(value) < minimum || Number(value) > maximum) {
+        throw new Error(
+          `${flag} must be an integer from ${minimum} to ${maximum}, got ${JSON.stringify(value)}`,
+        );
+      }
+      options[key] = Number(value);
+    }
+  }
+  if (options.lineRate < options.lineOperations) {
+    throw new Error('--line-rate must be at least --line-operations (each prints ≥ 1 line/s)');
+  }
+  if (options.bigMb === 0) options.skip.add('big');
+  return options;
+}
+
+function parseSkip(value: string): Set<Phase> {
+  const skip = new Set<Phase>();
+  for (const name of value.split(',')) {
+    if (!(PHASES as readonly string[]).includes(name)) {
       throw new Error(
-        `${flag} must be an integer from 1 to ${MAXIMUM[name]}, got ${JSON.stringify(value)}`,
+        `--skip: unknown phase ${JSON.stringify(name)} (phases: ${PHASES.join(', ')})`,
       );
     }
-    options[KEY[name]] = Number(value);
+    skip.add(name as Phase);
   }
-  return options;
+  return skip;
 }

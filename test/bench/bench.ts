@@ -1,145 +1,167 @@
 /**
  * `npm run bench`: the log pipeline against the real services on this machine (issue 4).
  * Starts its own database, vhost, relay, dispatcher and api (test/support/stack), measures
- * throughput, the single-connection limit of the same table, and peak memory; prints a
- * table and, with --json PATH, writes the same figures. Removes everything it made, even
- * when a step fails.
+ * throughput and where its CPU goes, the single-connection limit of the same table, both
+ * latencies and peak memory; prints a table and, with --json PATH, writes the same figures.
+ * Removes everything it made, even when a step fails.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Stack } from '../support/stack';
-import { parseArgs, USAGE, type BenchOptions } from './args';
-import { measureStartLatency, type LatencyFigures } from './latency';
-import { measureLimit, secondsSince, type LimitFigures } from './limit';
+import { parseArgs, PHASES, USAGE, type BenchOptions } from './args';
+import { measureBig } from './big';
+import { measureStartLatency } from './latency';
+import { measureLimit } from './limit';
+import { measureLineLatency } from './line-latency';
+import { printTable, targetsOf, type BenchFigures } from './report';
+import { measureThroughput } from './throughput';
 
 /** Set on SIGINT/SIGTERM: the failures of the steps the stop cuts short are expected. */
 let interruptedBy: NodeJS.Signals | undefined;
 
-const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'];
+const NOTES = [
+  '1. throughput: printed lines / (first POST → every operation ended and every line stored)',
+  "3. POST → started: to the task's started_at, the dispatcher's 'running' event just before " +
+    'the workspace files are written and the process spawned (ms, same host clock)',
+  '3. line → committed: from the epoch µs in the line (taken just before its ~2 ms burst is ' +
+    "written) to when the bench sent the query that first saw the row, on the relay's commit " +
+    'NOTIFY: an upper bound (same host clock)',
+  '4. peak RSS, throughput: VmHWM since the apps started; for the big task relay and ' +
+    'dispatcher are restarted just before it, so their VmHWM is that phase’s exact peak',
+  'CPU: utime+stime from /proc/PID/stat at the start and end of the phase, share of wall × ' +
+    "cores; task processes = the dispatcher's reaped children (exact for tasks ended in the " +
+    'phase); PostgreSQL, our backends = those whose command line names this database; the ' +
+    'rest = postmaster, WAL writer, checkpointer, other databases; RabbitMQ serves other vhosts ' +
+    'too; rest of the machine = /proc/stat busy − the listed (kernel, anything else running)',
+];
 
-interface ThroughputFigures {
-  operations: number;
-  linesPerOperation: number;
-  linesPrinted: number;
-  /** Every row written for these operations, the dispatcher's system lines included. */
-  rowsStored: number;
-  succeeded: number;
-  /** First POST → all operations terminal and all their lines stored (polled every 50 ms). */
-  secondsToAllSucceeded: number;
-  /** First POST → max(stored_at) of their lines (the last commit's transaction start). */
-  secondsToLastLineCommitted: number;
-  linesPerSecond: number;
-  rowsPerSecond: number;
-  postSeconds: number;
+/** Records which app each pid was, to name the .cpuprofile files (they carry the pid). */
+function rememberPids(stack: Stack, appByPid: Map<number, string>): void {
+  for (const [name, app] of stack.apps) appByPid.set(app.pid, name);
 }
 
-interface BenchFigures {
-  options: { operations: number; lines: number };
-  throughput: ThroughputFigures;
-  limit: LimitFigures;
-  ratio: { ofBulk: number; ofPerLine: number };
-  startLatency: LatencyFigures;
-  peakRssMiB: { relay: number; dispatcher: number };
-  notMeasured: string[];
+async function profilesIn(
+  dir: string,
+  since: number,
+  appByPid: Map<number, string>,
+): Promise<string[]> {
+  const files: string[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    if (!name.endsWith('.cpuprofile')) continue;
+    if ((await stat(join(dir, name))).mtimeMs < since) continue;
+    const pid = Number(/^CPU\.[^.]+\.[^.]+\.(\d+)\./.exec(name)?.[1]);
+    files.push(`${join(dir, name)}  (${appByPid.get(pid) ?? 'unknown'})`);
+  }
+  return files;
 }
 
-async function throughput(stack: Stack, options: BenchOptions): Promise<ThroughputFigures> {
-  const runId = Date.now().toString(36);
-  const startedAt = new Date();
-  const started = process.hrtime.bigint();
-  // test.lines is exclusive per target: one target each, so all run at once
-  const created = await Promise.all(
-    Array.from({ length: options.operations }, (_, i) =>
-      stack.createOperation('test.lines', `bench-${runId}-${i}`, { count: options.lines }),
-    ),
-  );
-  const postSeconds = secondsSince(started);
-  const ids = created.map((operation: { id: string }) => operation.id);
-  const timeoutMs = Math.max(120_000, options.operations * options.lines * 0.05);
-  for (;;) {
-    const [ops] = await stack.query(
-      `SELECT count(*) FILTER (WHERE status = ANY($2))::int AS terminal,
-              count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
-              count(line_count)::int AS counted,
-              coalesce(sum(line_count), 0)::bigint AS emitted
-         FROM operations WHERE id = ANY($1)`,
-      [ids, TERMINAL],
-    );
-    const [lines] = await stack.query(
-      `SELECT count(*)::bigint AS stored FROM log_lines WHERE operation_id = ANY($1)`,
-      [ids],
-    );
-    const allEnded = ops.terminal === ids.length && ops.counted === ids.length;
-    if (allEnded && Number(lines.stored) === Number(ops.emitted)) break;
-    if (secondsSince(started) * 1000 > timeoutMs) {
-      throw new Error(
-        `after ${timeoutMs} ms: ${ops.terminal}/${ids.length} operations ended, ` +
-          `${lines.stored} of ${ops.emitted} lines stored`,
+async function run(options: BenchOptions): Promise<BenchFigures> {
+  const began = Date.now();
+  const profileDir = options.cpuProf && resolve(options.cpuProf);
+  if (profileDir) {
+    if (/\s/.test(profileDir)) throw new Error('--cpu-prof: a directory without spaces, please');
+    await mkdir(profileDir, { recursive: true });
+    // test/support/processes passes AEGIR_NODE_ARGS (space-separated) to every app it starts
+    process.env.AEGIR_NODE_ARGS = [
+      process.env.AEGIR_NODE_ARGS,
+      '--cpu-prof',
+      `--cpu-prof-dir=${profileDir}`,
+    ]
+      .filter(Boolean)
+      .join(' ');
+  }
+  const runs = (phase: (typeof PHASES)[number]): boolean => !options.skip.has(phase);
+  console.error(`bench: starting the stack…`);
+  const stack = await Stack.start({
+    prefix: 'aegir_bench',
+    env: {
+      dispatcher: {
+        DISPATCHER_CONCURRENCY: String(Math.max(4, options.operations, options.lineOperations)),
+      },
+    },
+  });
+  // Ctrl-C or a TERM still removes the database, vhost, processes and directories
+  const interrupted = (signal: NodeJS.Signals): void => {
+    interruptedBy = signal;
+    console.error(`bench: ${signal}, cleaning up…`);
+    void stack.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
+  const appByPid = new Map<number, string>();
+  rememberPids(stack, appByPid);
+  const figures: Omit<BenchFigures, 'targets'> = {
+    options: { ...options, skip: [...options.skip] },
+    notes: [...NOTES],
+  };
+  if (options.skip.size > 0) figures.notes.push(`skipped: ${[...options.skip].join(', ')}`);
+  try {
+    if (runs('throughput')) {
+      console.error(`bench: 1. throughput, ${options.operations} × ${options.lines} lines…`);
+      figures.throughput = await measureThroughput(stack, options.operations, options.lines);
+    }
+    if (runs('limit')) {
+      console.error('bench: 2. the limit (same table, one connection)…');
+      const rows = options.operations * options.lines;
+      const limit = await measureLimit(stack.db.url, rows, options.perLineSample);
+      figures.limit = limit;
+      const ours = figures.throughput?.linesPerSecond;
+      if (ours !== undefined) {
+        figures.ratio = {
+          ofCopy: ours / limit.copyRowsPerSecond,
+          ofUnnest: ours / limit.unnestRowsPerSecond,
+          ofPerLine: ours / limit.perLineRowsPerSecond,
+        };
+      }
+    }
+    if (runs('start')) {
+      console.error(`bench: 3. POST → started, ${options.latencyOperations} at ${options.rate}/s…`);
+      figures.startLatency = await measureStartLatency(
+        stack,
+        options.latencyOperations,
+        options.rate,
       );
     }
-    await new Promise((r) => setTimeout(r, 50));
+    if (runs('lines')) {
+      console.error(
+        `bench: 3. line → committed, ${options.lineRate} lines/s for ${options.lineSeconds} s…`,
+      );
+      figures.lineLatency = await measureLineLatency(
+        stack,
+        options.lineRate,
+        options.lineSeconds,
+        options.lineOperations,
+      );
+    }
+    if (runs('big')) {
+      console.error(`bench: 4. one task printing ${options.bigMb} MB…`);
+      rememberPids(stack, appByPid);
+      figures.big = await measureBig(stack, options.bigMb);
+      rememberPids(stack, appByPid);
+    }
+  } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+    await stack.stop();
   }
-  const secondsToAllSucceeded = secondsSince(started);
-  const [summary] = await stack.query(
-    `SELECT (SELECT count(*) FROM operations WHERE id = ANY($1) AND status = 'succeeded')::int AS succeeded,
-            (SELECT count(*) FROM log_lines WHERE operation_id = ANY($1))::bigint AS stored,
-            (SELECT max(stored_at) FROM log_lines WHERE operation_id = ANY($1)) AS last_stored`,
-    [ids],
-  );
-  const linesPrinted = options.operations * options.lines;
-  const secondsToLastLineCommitted =
-    (new Date(summary.last_stored).getTime() - startedAt.getTime()) / 1000;
-  return {
-    operations: options.operations,
-    linesPerOperation: options.lines,
-    linesPrinted,
-    rowsStored: Number(summary.stored),
-    succeeded: summary.succeeded,
-    secondsToAllSucceeded,
-    secondsToLastLineCommitted,
-    linesPerSecond: linesPrinted / secondsToAllSucceeded,
-    rowsPerSecond: Number(summary.stored) / secondsToAllSucceeded,
-    postSeconds,
-  };
-}
-
-function fixed(value: number, digits = 2): string {
-  return value.toLocaleString('en-US', {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-}
-
-function printTable(figures: BenchFigures): void {
-  const { throughput: t, limit: l, ratio, peakRssMiB, startLatency: s } = figures;
-  const rows: [string, string][] = [
-    ['operations × lines', `${t.operations} × ${t.linesPerOperation}`],
-    ['1. POSTs answered (s)', fixed(t.postSeconds, 3)],
-    ['1. first POST → all succeeded (s)', fixed(t.secondsToAllSucceeded, 3)],
-    ['1. first POST → last line committed (s)', fixed(t.secondsToLastLineCommitted, 3)],
-    ['1. succeeded', `${t.succeeded} / ${t.operations}`],
-    ['1. rows stored (incl. system lines)', String(t.rowsStored)],
-    ['1. throughput (printed lines/s)', fixed(t.linesPerSecond, 0)],
-    ['2. bulk baseline (rows/s)', `${fixed(l.bulkRowsPerSecond, 0)}  [${l.bulkMethod}]`],
-    ['2. bulk baseline time (s)', fixed(l.bulkSeconds, 3)],
-    [
-      '2. per-line INSERT baseline (rows/s)',
-      `${fixed(l.perLineRowsPerSecond, 0)}  [${l.perLineSampleRows < l.bulkRows ? 'extrapolated from' : 'measured:'} ${l.perLineSampleRows} autocommit INSERTs in ${fixed(l.perLineSampleSeconds, 2)} s]`,
-    ],
-    ['2. per-line baseline time for all rows (s)', fixed(l.perLineExtrapolatedSeconds, 3)],
-    ['2. ours / bulk', `${fixed(ratio.ofBulk * 100, 1)} %`],
-    ['2. ours / per-line INSERT', `${fixed(ratio.ofPerLine, 2)} ×`],
-    [
-      '3. POST → task started (ms)',
-      `p50 ${s.p50Ms}  p95 ${s.p95Ms}  p99 ${s.p99Ms}  max ${s.maxMs}  [${s.operations} ops at ${s.ratePerSecond}/s, achieved ${fixed(s.achievedRatePerSecond, 1)}/s]`,
-    ],
-    ['4. relay peak RSS (MiB)', fixed(peakRssMiB.relay, 1)],
-    ['4. dispatcher peak RSS (MiB)', fixed(peakRssMiB.dispatcher, 1)],
-  ];
-  const width = Math.max(...rows.map(([name]) => name.length));
-  console.log('\nAegir Queue benchmark\n');
-  for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${value}`);
-  console.log(`\nnot measured: ${figures.notMeasured.join('; ')}`);
-  console.log(`3. measured to: ${s.measuredTo}`);
+  if (profileDir) {
+    // written by each app on its graceful exit (Stack.stop sends SIGTERM)
+    figures.cpuProfiles = {
+      dir: profileDir,
+      files: await profilesIn(profileDir, began, appByPid),
+    };
+  }
+  for (const [phase, cpu] of [
+    ['1. throughput', figures.throughput?.cpu],
+    ['4. big task', figures.big?.cpu],
+  ] as const) {
+    const rest = cpu?.groups.find((group) => group.name === 'rest of the machine')?.cpu;
+    if (rest && rest.share > 0.1) {
+      figures.notes.push(
+        `${phase}: other work on this machine took ${(rest.share * 100).toFixed(0)} % of its ` +
+          'CPU during the phase: these figures are not those of an otherwise idle machine',
+      );
+    }
+  }
+  return { ...figures, targets: targetsOf(figures) };
 }
 
 async function main(): Promise<void> {
@@ -151,58 +173,15 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  console.error(`bench: starting the stack (${options.operations} × ${options.lines} lines)…`);
-  const stack = await Stack.start({
-    prefix: 'aegir_bench',
-    env: {
-      dispatcher: { DISPATCHER_CONCURRENCY: String(Math.max(4, options.operations)) },
-    },
-  });
-  // Ctrl-C or a TERM still removes the database, vhost, processes and directories
-  const interrupted = (signal: NodeJS.Signals): void => {
-    interruptedBy = signal;
-    console.error(`bench: ${signal}, cleaning up…`);
-    void stack.stop().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
-  try {
-    console.error('bench: 1. throughput…');
-    const t = await throughput(stack, options);
-    const peakRssMiB = {
-      relay: stack.app('relay').peakRssMiB(),
-      dispatcher: stack.app('dispatcher').peakRssMiB(),
-    };
-    console.error(
-      `bench: 3. POST → started, ${options.latencyOperations} ops at ${options.rate}/s…`,
-    );
-    const startLatency = await measureStartLatency(stack, options.latencyOperations, options.rate);
-    console.error('bench: 2. the limit (same table, one connection)…');
-    const limit = await measureLimit(stack.db.url, t.linesPrinted);
-    const figures: BenchFigures = {
-      options: { operations: options.operations, lines: options.lines },
-      throughput: t,
-      limit,
-      ratio: {
-        ofBulk: t.linesPerSecond / limit.bulkRowsPerSecond,
-        ofPerLine: t.linesPerSecond / limit.perLineRowsPerSecond,
-      },
-      startLatency,
-      peakRssMiB,
-      notMeasured: [
-        'COPY (pg-copy-streams is not installed; the bulk baseline is unnest INSERTs)',
-        '3. line printed → row committed latency at a steady line rate',
-        "3. POST → started is to the dispatcher's 'running' event just before spawn, not the exec itself",
-        '4. peak RSS while one task prints 1 GB',
-      ],
-    };
-    printTable(figures);
-    if (options.json) {
-      await writeFile(options.json, `${JSON.stringify(figures, null, 2)}\n`);
-      console.error(`bench: figures written to ${options.json}`);
-    }
-  } finally {
-    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
-    await stack.stop();
+  if (options.help) {
+    console.log(USAGE);
+    return;
+  }
+  const figures = await run(options);
+  printTable(figures);
+  if (options.json) {
+    await writeFile(options.json, `${JSON.stringify(figures, null, 2)}\n`);
+    console.error(`bench: figures written to ${options.json}`);
   }
 }
 

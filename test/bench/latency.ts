@@ -1,4 +1,5 @@
 import { Stack } from '../support/stack';
+import { percentiles } from './stats';
 
 /** POST → first task marked running, at a steady rate of operation creation. */
 export interface LatencyFigures {
@@ -13,11 +14,6 @@ export interface LatencyFigures {
 }
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'];
-
-/** Nearest-rank percentile of sorted values. */
-export function percentile(sorted: number[], p: number): number {
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 export async function measureStartLatency(
   stack: Stack,
@@ -57,21 +53,21 @@ export async function measureStartLatency(
     [ids],
   );
   const startedAt = new Map(rows.map((row) => [row.operation_id, row.started_at as Date | null]));
-  const latencies = sent
-    .map(({ id, postedAt }) => {
+  const latencies = percentiles(
+    sent.map(({ id, postedAt }) => {
       const started = startedAt.get(id);
       if (!started) throw new Error(`latency: operation ${id} has no task started_at`);
       return started.getTime() - postedAt;
-    })
-    .sort((a, b) => a - b);
+    }),
+  );
   return {
     operations,
     ratePerSecond,
     achievedRatePerSecond,
-    p50Ms: percentile(latencies, 50),
-    p95Ms: percentile(latencies, 95),
-    p99Ms: percentile(latencies, 99),
-    maxMs: latencies[latencies.length - 1],
+    p50Ms: latencies.p50,
+    p95Ms: latencies.p95,
+    p99Ms: latencies.p99,
+    maxMs: latencies.max,
     measuredTo:
       "the task's started_at: the dispatcher's timestamp on its 'running' event, taken just " +
       'before the workspace files are written and the process spawned (ms resolution, same host clock)',
