@@ -88,6 +88,10 @@ describe('contract validation', () => {
         'invalid lines message: /streams has 2 codes for 3 lines',
       );
       assert.equal(
+        refused({ text: ['one', 'x'.repeat(1024 * 1024 + 1), ''] }),
+        'invalid lines message: /text/1 is longer than 1048576 characters',
+      );
+      assert.equal(
         refused({ continues: [3] }),
         'invalid lines message: /continues names a line past the last (2)',
       );

@@ -104,7 +104,9 @@ const linesSchema = {
       type: 'array',
       minItems: 1,
       maxItems: MAX_LINES_PER_MESSAGE,
-      items: { type: 'string', maxLength: MAX_LINE_BYTES },
+      // the length is checked in checkLines, in UTF-16 units: Ajv's maxLength walks every
+      // character of every line to count code points
+      items: { type: 'string' },
     },
     // a task runs at most days: a day's milliseconds is plenty
     ms: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 86_400_000 } },
@@ -120,6 +122,8 @@ function checkLines(message: LinesMessage): string | undefined {
   if (message.streams.length !== count) {
     return `/streams has ${message.streams.length} codes for ${count} lines`;
   }
+  const long = message.text.findIndex((text) => text.length > MAX_LINE_BYTES);
+  if (long >= 0) return `/text/${long} is longer than ${MAX_LINE_BYTES} characters`;
   if (message.continues?.some((index) => index >= count)) {
     return `/continues names a line past the last (${count - 1})`;
   }
@@ -181,8 +185,7 @@ const claimResultSchema = {
   },
 };
 
-// unicode: false counts a string's length in UTF-16 units: no walk over every line's characters
-const ajv = new Ajv({ allErrors: false, strict: true, unicode: false });
+const ajv = new Ajv({ allErrors: false, strict: true });
 addFormats(ajv, ['uuid', 'date-time']);
 
 const validators: Record<string, ValidateFunction> = {
