@@ -10,6 +10,7 @@ import type {
   OperationStatus,
   StatusMessage,
 } from '@app/contracts';
+import { singleEvents } from '@app/contracts';
 import { LOG_CHANNEL, OperationStore, type OperationView } from '@app/database';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -118,7 +119,7 @@ describe('writeEvents', () => {
   });
 
   // the relay's own path: COPY, or the idempotent insert when some lines are stored already
-  const write = (...events: EventMessage[]) => storeEvents(ds, events);
+  const write = (...events: EventMessage[]) => storeEvents(ds, singleEvents(events));
 
   const storedLines = async (id: string) =>
     ds.query<{ seq: string; task_id: string | null; stream: string; line: string }[]>(
@@ -245,6 +246,42 @@ describe('writeEvents', () => {
       streams: 'oo',
     });
     assert.deepEqual(await rows(compact.id), stored);
+  });
+
+  it('applies a group of events in its order: lines, then the status that counts them', async () => {
+    const op = await store.create(plan());
+    await write({
+      v: 1,
+      kind: 'events',
+      operationId: op.id,
+      events: [
+        status(op.id, 'running', 1),
+        {
+          v: 1,
+          kind: 'lines',
+          operationId: op.id,
+          taskId: null,
+          seq: 1,
+          at: at(2),
+          text: ['one', 'two'],
+          ms: [0, 1],
+          streams: 'oe',
+        },
+        status(op.id, 'succeeded', 3, { exitCode: 0, lineCount: 2 }),
+      ],
+    });
+    assert.deepEqual(
+      (await storedLines(op.id)).map((row) => [row.stream, row.line]),
+      [
+        ['stdout', 'one'],
+        ['stderr', 'two'],
+      ],
+    );
+    const [row]: { status: string; lines_stored: string }[] = await ds.query(
+      `SELECT status, lines_stored FROM operations WHERE id = $1`,
+      [op.id],
+    );
+    assert.deepEqual([row.status, Number(row.lines_stored)], ['succeeded', 2]);
   });
 
   it('refuses lines of an unknown operation as data, writing nothing of the batch', async () => {

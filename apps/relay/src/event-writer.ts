@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { EventMessage, HeartbeatMessage, StatusMessage } from '@app/contracts';
+import type { HeartbeatMessage, SingleEvent, StatusMessage } from '@app/contracts';
 import { isTerminal } from '@app/contracts';
 import { LOG_CHANNEL, OUTBOX_CHANNEL, statusesBefore } from '@app/database';
 import {
@@ -18,7 +18,7 @@ export type LineWrite = 'copy' | 'upsert';
  * already (the broker delivered the batch again after a relay crash), COPY fails on the key
  * and the batch is written again, skipping the lines it already has.
  */
-export async function storeEvents(dataSource: DataSource, events: EventMessage[]): Promise<void> {
+export async function storeEvents(dataSource: DataSource, events: SingleEvent[]): Promise<void> {
   try {
     await dataSource.transaction((manager) => writeEvents(manager, events, 'copy'));
   } catch (error) {
@@ -34,7 +34,7 @@ export async function storeEvents(dataSource: DataSource, events: EventMessage[]
  */
 export async function writeEvents(
   manager: EntityManager,
-  events: EventMessage[],
+  events: SingleEvent[],
   lineWrite: LineWrite = 'upsert',
 ): Promise<void> {
   const touched = new Set<string>();

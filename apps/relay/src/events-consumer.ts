@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AmqpChannels, type Delivery, type QueueConsumer } from '@app/amqp';
-import { decodeEvent, Queues, type EventMessage } from '@app/contracts';
+import { decodeEvent, Queues, singleEvents, type EventMessage } from '@app/contracts';
 import { DatabaseRetry, isDataError } from './database-retry';
 import { storeEvents } from './event-writer';
 import { isLineMessage } from './log-lines';
@@ -52,10 +52,7 @@ export class EventsConsumer implements OnApplicationBootstrap, BeforeApplication
   private async write(batch: Delivery<EventMessage>[]): Promise<void> {
     try {
       await this.retry.run('events batch', () =>
-        storeEvents(
-          this.dataSource,
-          batch.map((delivery) => delivery.message),
-        ),
+        storeEvents(this.dataSource, singleEvents(batch.map((delivery) => delivery.message))),
       );
       crashAfterCommitIfAsked(batch);
     } catch (error) {
@@ -68,7 +65,9 @@ export class EventsConsumer implements OnApplicationBootstrap, BeforeApplication
   private async writeOneByOne(batch: Delivery<EventMessage>[]): Promise<void> {
     for (const delivery of batch) {
       try {
-        await this.retry.run('event', () => storeEvents(this.dataSource, [delivery.message]));
+        await this.retry.run('event', () =>
+          storeEvents(this.dataSource, singleEvents([delivery.message])),
+        );
       } catch (error) {
         if (isDataError(error)) {
           delivery.reject(`database refused the event: ${(error as Error).message}`);
@@ -97,6 +96,6 @@ export class EventsConsumer implements OnApplicationBootstrap, BeforeApplication
  */
 function crashAfterCommitIfAsked(batch: Delivery<EventMessage>[]): void {
   if (process.env.AEGIR_FAILPOINT !== 'relay-crash-after-commit') return;
-  if (batch.some((delivery) => isLineMessage(delivery.message)))
+  if (singleEvents(batch.map((delivery) => delivery.message)).some(isLineMessage))
     process.kill(process.pid, 'SIGKILL');
 }

@@ -132,8 +132,27 @@ export interface ClaimMessage {
   at: string;
 }
 
-export type EventMessage = LogMessage | LinesMessage | StatusMessage | HeartbeatMessage;
+/** One event as the relay applies it. */
+export type SingleEvent = LogMessage | LinesMessage | StatusMessage | HeartbeatMessage;
+
+/**
+ * dispatcher → relay: consecutive events of one operation, in order, in one message: what
+ * queued up while the previous message waited for its confirm goes out together.
+ */
+export interface EventsMessage {
+  v: typeof CONTRACT_VERSION;
+  kind: 'events';
+  operationId: string;
+  events: (LinesMessage | StatusMessage)[];
+}
+
+export type EventMessage = SingleEvent | EventsMessage;
 export type EventKind = EventMessage['kind'];
 /** What the events queue takes; each is also its routing key on the events exchange. */
-export const EVENT_KINDS: readonly EventKind[] = ['log', 'lines', 'status', 'heartbeat'];
+export const EVENT_KINDS: readonly EventKind[] = ['log', 'lines', 'events', 'status', 'heartbeat'];
+
+/** The events of a batch of messages, each group opened, in order. */
+export function singleEvents(messages: readonly EventMessage[]): SingleEvent[] {
+  return messages.flatMap((message) => (message.kind === 'events' ? message.events : [message]));
+}
 export type AnyMessage = DispatchMessage | ControlMessage | EventMessage | ClaimMessage;

@@ -108,6 +108,74 @@ describe('contract validation', () => {
     });
   });
 
+  describe('events (a group of one operation)', () => {
+    const status = {
+      v: 1,
+      kind: 'status',
+      operationId,
+      taskId: null,
+      status: 'running',
+      at,
+      dispatcherId: 'd1',
+    };
+    const lines = {
+      v: 1,
+      kind: 'lines',
+      operationId,
+      taskId: null,
+      seq: 1,
+      at,
+      text: ['x'],
+      ms: [0],
+      streams: 'o',
+    };
+    const group = (events: object[]) => ({ v: 1, kind: 'events', operationId, events });
+
+    it('accepts lines and statuses of its operation', () => {
+      const message = group([status, lines, { ...status, status: 'succeeded', lineCount: 1 }]);
+      assert.deepEqual(decodeEvent(encodeMessage(message)), { ok: true, message });
+    });
+
+    it('checks each event as its own kind, and names it', () => {
+      assert.deepEqual(decodeEvent(encodeMessage(group([status, { ...lines, ms: [] }]))), {
+        ok: false,
+        reason:
+          'invalid events message: /events/1: invalid lines message: /ms has 0 items for 1 lines',
+      });
+      assert.deepEqual(decodeEvent(encodeMessage(group([{ ...status, status: 'done' }]))), {
+        ok: false,
+        reason:
+          'invalid events message: /events/0: invalid status message: /status must be equal to one of the allowed values',
+      });
+    });
+
+    it('refuses an event of another operation, a heartbeat, a nested group, an empty group', () => {
+      const other = randomUUID();
+      const refused = (events: object[]) => {
+        const decoded = decodeEvent(encodeMessage(group(events)));
+        return decoded.ok ? '' : decoded.reason;
+      };
+      assert.equal(
+        refused([{ ...status, operationId: other }]),
+        `invalid events message: /events/0 is of operation ${other}, not ${operationId}`,
+      );
+      const heartbeat = {
+        v: 1,
+        kind: 'heartbeat',
+        dispatcherId: 'd',
+        pool: 'p',
+        operations: [],
+        at,
+      };
+      assert.match(
+        refused([{ ...heartbeat, operationId }]),
+        /\/events\/0\/kind must be equal to one of the allowed/,
+      );
+      assert.match(refused([group([status])]), /\/events\/0\/kind must be equal to one of/);
+      assert.match(refused([]), /\/events must NOT have fewer than 1 items/);
+    });
+  });
+
   it('refuses unknown fields', () => {
     const decoded = decodeEvent(
       encodeMessage({

@@ -7,6 +7,7 @@ import {
   type ControlMessage,
   type DispatchMessage,
   type EventMessage,
+  type EventsMessage,
   type LinesMessage,
 } from './messages';
 import { OPERATION_STATUSES } from './status';
@@ -130,6 +131,29 @@ function checkLines(message: LinesMessage): string | undefined {
   return undefined;
 }
 
+const MAX_EVENTS_PER_MESSAGE = 1000;
+
+const eventsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'kind', 'operationId', 'events'],
+  properties: {
+    ...header('events'),
+    operationId: uuid,
+    // each event is checked against its own kind's schema by checkEvents
+    events: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_EVENTS_PER_MESSAGE,
+      items: {
+        type: 'object',
+        required: ['kind', 'operationId'],
+        properties: { kind: { enum: ['lines', 'status'] }, operationId: uuid },
+      },
+    },
+  },
+};
+
 const statusSchema = {
   type: 'object',
   additionalProperties: false,
@@ -193,6 +217,7 @@ const validators: Record<string, ValidateFunction> = {
   cancel: ajv.compile(cancelSchema),
   log: ajv.compile(logSchema),
   lines: ajv.compile(linesSchema),
+  events: ajv.compile(eventsSchema),
   status: ajv.compile(statusSchema),
   heartbeat: ajv.compile(heartbeatSchema),
   claim: ajv.compile(claimSchema),
@@ -234,13 +259,33 @@ export function decodeMessage<T>(body: Buffer, accepted: readonly string[]): Dec
       reason: `message kind ${JSON.stringify(kind ?? null)} is not accepted here (expected ${accepted.join(', ')})`,
     };
   }
+  const reason = check(value, kind);
+  return reason === undefined ? { ok: true, message: value as T } : { ok: false, reason };
+}
+
+/** Why a parsed message of this kind is invalid, or undefined when it is valid. */
+function check(value: object, kind: string): string | undefined {
   const validate = validators[kind];
-  if (!validate(value)) {
-    return { ok: false, reason: `invalid ${kind} message: ${describe(validate.errors)}` };
+  if (!validate(value)) return `invalid ${kind} message: ${describe(validate.errors)}`;
+  const mismatch =
+    kind === 'lines'
+      ? checkLines(value as LinesMessage)
+      : kind === 'events'
+        ? checkEvents(value as EventsMessage)
+        : undefined;
+  return mismatch === undefined ? undefined : `invalid ${kind} message: ${mismatch}`;
+}
+
+/** Every event of a group is valid as its own kind, and of the group's operation. */
+function checkEvents(group: EventsMessage): string | undefined {
+  for (const [index, event] of group.events.entries()) {
+    if (event.operationId !== group.operationId) {
+      return `/events/${index} is of operation ${event.operationId}, not ${group.operationId}`;
+    }
+    const reason = check(event, event.kind);
+    if (reason !== undefined) return `/events/${index}: ${reason}`;
   }
-  const mismatch = kind === 'lines' ? checkLines(value as LinesMessage) : undefined;
-  if (mismatch) return { ok: false, reason: `invalid lines message: ${mismatch}` };
-  return { ok: true, message: value as T };
+  return undefined;
 }
 
 export const decodeDispatch = (body: Buffer): Decoded<DispatchMessage> =>
