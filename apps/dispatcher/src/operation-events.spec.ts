@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   logLinesOf,
+  singleEvents,
   type EventMessage,
   type LinesMessage,
   type LogLine,
@@ -28,7 +29,10 @@ import {
  * `confirmNext()`.
  */
 class FakeBroker {
+  /** Every event confirmed, groups opened. */
   readonly confirmed: EventMessage[] = [];
+  /** The messages confirmed, as sent. */
+  readonly messages: EventMessage[] = [];
   readonly held: { event: EventMessage; confirm: () => void }[] = [];
   calls = 0;
   stalling = false;
@@ -39,18 +43,23 @@ class FakeBroker {
     this.calls += 1;
     if (this.refuse.has(this.calls)) return Promise.reject(new Error(`refused call ${this.calls}`));
     if (!this.stalling) {
-      this.confirmed.push(event);
+      this.confirm(event);
       return Promise.resolve();
     }
     return new Promise((resolve) =>
       this.held.push({
         event,
         confirm: () => {
-          this.confirmed.push(event);
+          this.confirm(event);
           resolve();
         },
       }),
     );
+  };
+
+  private readonly confirm = (event: EventMessage): void => {
+    this.messages.push(event);
+    this.confirmed.push(...singleEvents([event]));
   };
 
   async confirmNext(): Promise<EventMessage> {
@@ -282,12 +291,14 @@ describe('OperationEvents', () => {
     const first = logLinesOf((await broker.confirmNext()) as LinesMessage);
     assert.deepEqual(seqs(first), [1, 2]);
     assert.equal(await isSettled(paused), false, '3 of 5 lines still unconfirmed');
-    const second = logLinesOf((await broker.confirmNext()) as LinesMessage);
-    assert.deepEqual(seqs(second), [3, 4]);
-    assert.equal(await isSettled(paused), true, '1 line unconfirmed: below half of 4');
-    assert.equal(await isSettled(flushed), false, 'flush waits for the last line too');
-    const third = logLinesOf((await broker.confirmNext()) as LinesMessage);
-    assert.deepEqual(seqs(third), [5]);
+    // the two batches that queued up meanwhile go out together, as one group, in order
+    const second = await broker.confirmNext();
+    assert.equal(second.kind, 'events');
+    assert.deepEqual(
+      singleEvents([second]).map((event) => seqs(logLinesOf(event as LinesMessage))),
+      [[3, 4], [5]],
+    );
+    assert.equal(await isSettled(paused), true, 'all confirmed');
     assert.equal(await isSettled(flushed), true);
     assert.equal(stream.lineCount, 5);
     assert.equal(broker.held.length, 0);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   CONTRACT_VERSION,
   type EventMessage,
+  type LinesMessage,
   type LogStream,
   type StatusMessage,
 } from '@app/contracts';
@@ -46,6 +47,8 @@ export interface BufferedOutput {
 }
 
 export const DEFAULT_BATCH_BYTES = 256 * 1024;
+/** Events sent in one `events` group at most (the contract allows 1000). */
+const MAX_EVENTS_PER_GROUP = 100;
 export const DEFAULT_MAX_BUFFERED_BYTES = 2 * 1024 * 1024;
 
 /** The spill directory of an operation in the dispatcher's work directory (see WorkDir). */
@@ -247,22 +250,35 @@ export class OperationEvents {
     return new Promise((resolve) => this.waiters.push({ upTo: position, resolve }));
   }
 
-  /** Sends the queue in order, one event at a time, each until it is confirmed. */
+  /**
+   * Sends the queue in order, each message until it is confirmed. What queued up in memory
+   * meanwhile goes out as one `events` group: under load, fewer and larger messages.
+   */
   private async sendAll(): Promise<void> {
     this.sending = true;
     try {
       while (this.queue.length > 0) {
-        const item = this.queue[0];
-        const event = item.event ?? (await this.readSpilled(item));
-        if (event) await this.sendUntilConfirmed(event);
-        this.queue.shift();
-        if (item.file) {
-          await this.removeSpilled(item);
+        const run = this.nextRun();
+        if (run.length === 1) {
+          const [item] = run;
+          const event = item.event ?? (await this.readSpilled(item));
+          if (event) await this.sendUntilConfirmed(event);
+          if (item.file) await this.removeSpilled(item);
         } else {
+          await this.sendUntilConfirmed({
+            v: CONTRACT_VERSION,
+            kind: 'events',
+            operationId: this.operationId,
+            events: run.map((item) => item.event as LinesMessage | StatusMessage),
+          });
+        }
+        this.queue.splice(0, run.length);
+        for (const item of run) {
+          if (item.file) continue;
           this.memoryLines -= item.lines;
           this.memoryBytes -= item.bytes;
         }
-        this.confirmed += 1;
+        this.confirmed += run.length;
         while (this.waiters.length > 0 && this.waiters[0].upTo <= this.confirmed) {
           this.waiters.shift()!.resolve();
         }
@@ -271,6 +287,19 @@ export class OperationEvents {
     } finally {
       this.sending = false;
     }
+  }
+
+  /** The next message's events: a spilled batch alone, or a run of those in memory. */
+  private nextRun(): Outgoing[] {
+    const run = [this.queue[0]];
+    if (run[0].file) return run;
+    let bytes = run[0].bytes;
+    for (const item of this.queue.slice(1, MAX_EVENTS_PER_GROUP)) {
+      if (item.file || bytes + item.bytes > this.batchBytesLimit) break;
+      bytes += item.bytes;
+      run.push(item);
+    }
+    return run;
   }
 
   private async readSpilled(item: Outgoing): Promise<EventMessage | undefined> {
