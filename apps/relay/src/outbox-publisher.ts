@@ -133,17 +133,15 @@ export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicatio
         );
       }
       if (published.length > 0) {
+        // one round trip: the rows are done, and their operations are dispatched
         await manager.query(
-          `UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL
-            WHERE id = ANY($1::bigint[])`,
-          [published],
-        );
-      }
-      if (dispatched.length > 0) {
-        await manager.query(
-          `UPDATE operations SET status = 'dispatched', dispatched_at = now(), updated_at = now()
-            WHERE id = ANY($1::uuid[]) AND status = 'queued'`,
-          [dispatched],
+          `WITH done AS (
+             UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL
+              WHERE id = ANY($1::bigint[])
+           )
+           UPDATE operations SET status = 'dispatched', dispatched_at = now(), updated_at = now()
+            WHERE id = ANY($2::uuid[]) AND status = 'queued'`,
+          [published, dispatched],
         );
       }
       return rows.length;
