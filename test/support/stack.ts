@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { Agent as HttpAgent, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -45,6 +46,7 @@ function baseEnv(): NodeJS.ProcessEnv {
 export class Stack {
   readonly apps = new Map<AppName, AppProcess>();
   private client?: Client;
+  private readonly agent = new HttpAgent({ keepAlive: true });
 
   private constructor(
     readonly db: TestDatabase,
@@ -156,14 +158,34 @@ export class Stack {
     }
   }
 
+  /** One api request on a kept-alive connection (node:http: a third of fetch's CPU per call). */
   async request<T = any>(method: string, path: string, body?: unknown): Promise<HttpResponse<T>> {
-    const response = await fetch(`${this.apiUrl}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    const payload =
+      body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const headers: OutgoingHttpHeaders =
+      payload === undefined
+        ? {}
+        : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+    return new Promise((resolve, reject) => {
+      const sent = httpRequest(
+        `${this.apiUrl}${path}`,
+        { method, headers, agent: this.agent },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({
+              status: response.statusCode ?? 0,
+              body: text ? JSON.parse(text) : undefined,
+            });
+          });
+        },
+      );
+      sent.on('error', reject);
+      sent.end(payload);
     });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
   }
 
   /**
@@ -275,6 +297,7 @@ export class Stack {
 
   async stop(): Promise<void> {
     await Promise.all([...this.apps.values()].map((app) => app.stop()));
+    this.agent.destroy();
     this.apps.clear();
     await this.dropClient();
     await this.db.drop().catch(() => undefined);
