@@ -178,10 +178,15 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
     this.running.set(operationId, run);
     const plan = await run.claim();
     if (!plan) return false;
+    // One info line per operation that succeeds (at 50 a second, each line costs); the
+    // relay stores every outcome, the log adds those that went wrong.
     this.logger.log(`operation ${operationId} (${message.type} on ${message.target}) running`);
     const done = run
       .run(plan)
-      .then((status) => this.logger.log(`operation ${operationId} ${status}`))
+      .then((status) => {
+        if (status === 'succeeded') this.logger.debug(`operation ${operationId} succeeded`);
+        else this.logger.log(`operation ${operationId} ${status}`);
+      })
       .catch((error) => this.logger.error(`operation ${operationId}: ${describeError(error)}`))
       .finally(() => {
         this.release(operationId);

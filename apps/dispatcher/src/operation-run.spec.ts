@@ -25,9 +25,12 @@ class Recorder {
   readonly events: EventMessage[] = [];
   onEvent: (event: EventMessage) => void = () => undefined;
 
+  /** An `events` group is recorded as the events it carries, in order. */
   readonly send = async (event: EventMessage): Promise<void> => {
-    this.events.push(event);
-    this.onEvent(event);
+    for (const single of event.kind === 'events' ? event.events : [event]) {
+      this.events.push(single);
+      this.onEvent(single);
+    }
   };
 
   get lines(): LogLine[] {
@@ -206,7 +209,8 @@ describe('OperationRun', () => {
     assert.deepEqual(recorder.texts(taskId, 'stderr'), []);
 
     const hasStdout = (e: EventMessage) =>
-      e.kind === 'log' && e.lines.some((line) => line.stream === 'stdout');
+      (e.kind === 'lines' || e.kind === 'log') &&
+      logLinesOf(e).some((line) => line.stream === 'stdout');
     const isStatus = (taskId: string | null, status: string) => (e: EventMessage) =>
       e.kind === 'status' && e.taskId === taskId && e.status === status;
     const order = [
@@ -288,7 +292,9 @@ describe('OperationRun', () => {
     ],
     [
       'once its process runs',
-      (event) => event.kind === 'log' && event.lines.some((l) => l.text.startsWith('== task')),
+      (event) =>
+        (event.kind === 'lines' || event.kind === 'log') &&
+        logLinesOf(event).some((l) => l.text.startsWith('== task')),
       200,
     ],
   ];

@@ -57,8 +57,10 @@ export class OperationRun {
   }
 
   /**
-   * Resolves the tasks and reports `running` (or the failure to start). Resolves once the
-   * broker confirmed that report; `run()` must then be called if it returned a plan.
+   * Resolves the tasks and reports `running` (or the failure to start); `run()` must then be
+   * called if it returned a plan. The relay's claim grant already made the operation
+   * `running`, so the report goes out in order but is not waited for: confirms are awaited
+   * only where the dispatcher must know, at the operation's end.
    */
   async claim(): Promise<PlannedTask[] | null> {
     const context = this.context();
@@ -70,11 +72,11 @@ export class OperationRun {
       }));
     } catch (error) {
       const reason = `cannot run on dispatcher ${this.config.id}: ${describe(error)}`;
-      await this.skipTasks(0, reason);
+      this.skipTasks(0, reason);
       await this.events.status({ taskId: null, status: 'failed', reason, lineCount: 0 });
       return null;
     }
-    await this.events.status({ taskId: null, status: 'running' });
+    void this.events.status({ taskId: null, status: 'running' });
     return plan;
   }
 
@@ -94,7 +96,7 @@ export class OperationRun {
         const { id, resolved } = plan[index];
         if (this.stopReason) {
           final = { status: 'cancelled', reason: this.stopReason, exitCode: null };
-          await this.skipTasks(index, `not run: ${this.stopReason}`);
+          this.skipTasks(index, `not run: ${this.stopReason}`);
           break;
         }
         inTask = true;
@@ -106,7 +108,7 @@ export class OperationRun {
             reason: `task "${resolved.name}": ${outcome.reason ?? outcome.status}`,
             exitCode: outcome.exitCode,
           };
-          await this.skipTasks(index + 1, `not run: task "${resolved.name}" ${outcome.status}`);
+          this.skipTasks(index + 1, `not run: task "${resolved.name}" ${outcome.status}`);
           break;
         }
       }
@@ -114,8 +116,8 @@ export class OperationRun {
       const reason = `dispatcher error: ${describe(error)}`;
       final = { status: 'failed', reason, exitCode: null };
       // No task may stay running or queued: the one in hand failed, the rest never ran.
-      if (inTask) await this.events.status({ taskId: plan[index].id, status: 'failed', reason });
-      await this.skipTasks(inTask ? index + 1 : index, `not run: ${reason}`);
+      if (inTask) void this.events.status({ taskId: plan[index].id, status: 'failed', reason });
+      this.skipTasks(inTask ? index + 1 : index, `not run: ${reason}`);
     } finally {
       await workspace?.remove().catch(() => undefined);
     }
@@ -138,7 +140,8 @@ export class OperationRun {
     task: ResolvedTask,
     workspace: Workspace,
   ): Promise<{ status: OperationStatus; reason: string | null; exitCode: number | null }> {
-    await this.events.status({ taskId, status: 'running' });
+    // The event stream keeps the order: no later event overtakes this one.
+    void this.events.status({ taskId, status: 'running' });
     const prepared = await prepareTask(task, {
       ...this.context(),
       workspace,
@@ -165,14 +168,17 @@ export class OperationRun {
       'system',
       `== task ${task.name}: ${outcome.status}${reason ? ` (${reason})` : ''} in ${(result.durationMs / 1000).toFixed(1)} s`,
     );
-    await this.events.status({ taskId, status: outcome.status, exitCode: result.exitCode, reason });
+    void this.events.status({ taskId, status: outcome.status, exitCode: result.exitCode, reason });
     return { status: outcome.status, reason, exitCode: result.exitCode };
   }
 
-  /** Tasks after a failure never run; they end `cancelled` with the reason, never stay queued. */
-  private async skipTasks(from: number, reason: string): Promise<void> {
+  /**
+   * Tasks after a failure never run; they end `cancelled` with the reason, never stay queued.
+   * Their statuses are confirmed before the operation's, which follows them.
+   */
+  private skipTasks(from: number, reason: string): void {
     for (const task of this.message.tasks.slice(from)) {
-      await this.events.status({ taskId: task.id, status: 'cancelled', reason });
+      void this.events.status({ taskId: task.id, status: 'cancelled', reason });
     }
   }
 

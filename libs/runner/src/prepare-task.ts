@@ -178,6 +178,12 @@ function ansibleEnv(workspacePath: string): Record<string, string> {
 
 /** Writes a fresh file, replacing one left by an earlier task of the same workspace. */
 async function replaceFile(workspace: Workspace, name: string, content: string): Promise<string> {
+  try {
+    return await workspace.writeFile(name, content, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  // Never written over in place: a fresh file, so no planted symlink is followed.
   await workspace.removeFile(name);
   return workspace.writeFile(name, content, 0o600);
 }

@@ -28,7 +28,7 @@ let exitHookInstalled = false;
 
 /**
  * Remembers a running group so that it is killed if this process exits while it runs: a task
- * must not go on unsupervised. `detached` processes are out of reach of execa's own cleanup.
+ * must not go on unsupervised. `detached` processes do not die with their parent.
  */
 export function trackGroup(pgid: number): void {
   if (!exitHookInstalled) {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Workspace } from './workspace';
@@ -84,5 +84,16 @@ describe('Workspace', () => {
     await workspace.remove();
     await assert.rejects(stat(workspace.path), { code: 'ENOENT' });
     await workspace.remove();
+  });
+
+  it('remove() also deletes what a task left there, and files it removed itself', async () => {
+    const workspace = await Workspace.create(base, 'left-');
+    await workspace.writeFile('vars.json', '{}');
+    await workspace.writeFile('gone.json', '{}');
+    await unlink(join(workspace.path, 'gone.json'));
+    await mkdir(join(workspace.path, '.ansible', 'tmp'), { recursive: true });
+    await writeFile(join(workspace.path, '.ansible', 'tmp', 'x'), 'x');
+    await workspace.remove();
+    await assert.rejects(stat(workspace.path), { code: 'ENOENT' });
   });
 });
