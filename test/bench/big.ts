@@ -1,3 +1,4 @@
+import { isTerminal, type OperationStatus } from '@app/contracts';
 import type { Stack } from '../support/stack';
 import { groupsOf } from './groups';
 import { watchCpu, type CpuProfile } from './cpu';
@@ -23,7 +24,6 @@ export interface BigFigures {
   cpu: CpuProfile;
 }
 
-const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'];
 const LINE_BYTES = 1000;
 
 export async function measureBig(stack: Stack, megabytes: number): Promise<BigFigures> {
@@ -40,11 +40,11 @@ export async function measureBig(stack: Stack, megabytes: number): Promise<BigFi
   })) as { id: string };
   const deadline = Date.now() + 1_800_000;
   let endedAt: number | undefined;
-  let ended: { status: string; line_count: string | null };
+  let ended: { status: OperationStatus; line_count: string | null };
   for (;;) {
     [ended] = await stack.query(`SELECT status, line_count FROM operations WHERE id = $1`, [id]);
     // counting a million rows is work of its own: only once the operation has ended
-    if (TERMINAL.includes(ended.status)) {
+    if (isTerminal(ended.status)) {
       endedAt ??= Date.now();
       const [stored] = await stack.query(
         `SELECT count(*)::bigint AS n FROM log_lines WHERE operation_id = $1`,

@@ -1,3 +1,4 @@
+import { TERMINAL_STATUSES } from '@app/contracts';
 import { Stack } from '../support/stack';
 import { percentiles } from './stats';
 
@@ -12,8 +13,6 @@ export interface LatencyFigures {
   maxMs: number;
   measuredTo: string;
 }
-
-const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'];
 
 export async function measureStartLatency(
   stack: Stack,
@@ -41,7 +40,7 @@ export async function measureStartLatency(
   for (;;) {
     const [row] = await stack.query(
       `SELECT count(*)::int AS ended FROM operations WHERE id = ANY($1) AND status = ANY($2)`,
-      [ids, TERMINAL],
+      [ids, TERMINAL_STATUSES],
     );
     if (row.ended === ids.length) break;
     if (Date.now() > deadline)

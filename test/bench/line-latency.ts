@@ -1,3 +1,4 @@
+import { TERMINAL_STATUSES } from '@app/contracts';
 import { Client } from 'pg';
 import { LOG_CHANNEL } from '@app/database';
 import type { Stack } from '../support/stack';
@@ -25,7 +26,6 @@ export interface LineLatencyFigures {
   measuredTo: string;
 }
 
-const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'];
 const PRINTED = /^printed (\d+) (\d+)$/;
 
 /** The print time (epoch µs) and number of a test.rate line; undefined for any other line. */
@@ -129,7 +129,7 @@ export async function measureLineLatency(
       throwFailure();
       const [row] = await stack.query(
         `SELECT count(*)::int AS ended FROM operations WHERE id = ANY($1) AND status = ANY($2)`,
-        [ids, TERMINAL],
+        [ids, TERMINAL_STATUSES],
       );
       if (row.ended === ids.length) break;
       if (Date.now() > deadline) throw new Error(`lines: ${row.ended}/${ids.length} ended in time`);

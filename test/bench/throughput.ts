@@ -1,9 +1,8 @@
+import { TERMINAL_STATUSES } from '@app/contracts';
 import type { Stack } from '../support/stack';
 import { watchCpu, type CpuProfile } from './cpu';
 import { groupsOf } from './groups';
 import { secondsSince } from './limit';
-
-const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'];
 
 /** 1. Many operations printing numbered lines (test.lines), all created at once. */
 export interface ThroughputFigures {
@@ -51,7 +50,7 @@ export async function measureThroughput(
               count(line_count)::int AS counted,
               coalesce(sum(line_count), 0)::bigint AS emitted
          FROM operations WHERE id = ANY($1)`,
-      [ids, TERMINAL],
+      [ids, TERMINAL_STATUSES],
     );
     const allEnded = ops.terminal === ids.length && ops.counted === ids.length;
     // the rows are counted only once all have ended: counting is work for PostgreSQL too
