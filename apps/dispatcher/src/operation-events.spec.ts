@@ -291,17 +291,41 @@ describe('OperationEvents', () => {
     const first = logLinesOf((await broker.confirmNext()) as LinesMessage);
     assert.deepEqual(seqs(first), [1, 2]);
     assert.equal(await isSettled(paused), false, '3 of 5 lines still unconfirmed');
-    // the two batches that queued up meanwhile go out together, as one group, in order
-    const second = await broker.confirmNext();
-    assert.equal(second.kind, 'events');
-    assert.deepEqual(
-      singleEvents([second]).map((event) => seqs(logLinesOf(event as LinesMessage))),
-      [[3, 4], [5]],
-    );
-    assert.equal(await isSettled(paused), true, 'all confirmed');
+    // two batches of batchLines never share a message
+    const second = logLinesOf((await broker.confirmNext()) as LinesMessage);
+    assert.deepEqual(seqs(second), [3, 4]);
+    assert.equal(await isSettled(paused), true, '1 line unconfirmed: below half of 4');
+    assert.equal(await isSettled(flushed), false, 'flush waits for the last line too');
+    const third = logLinesOf((await broker.confirmNext()) as LinesMessage);
+    assert.deepEqual(seqs(third), [5]);
     assert.equal(await isSettled(flushed), true);
     assert.equal(stream.lineCount, 5);
     assert.equal(broker.held.length, 0);
+  });
+
+  it('sends what queued up during a send as one group, in order, at most batchLines of lines', async () => {
+    const broker = new FakeBroker();
+    broker.stalling = true;
+    const stream = events(broker, { batchLines: 3, batchMs: 60_000 });
+    void stream.status({ taskId: null, status: 'running' }); // held: the rest queues up
+    void stream.status({ taskId: 't', status: 'running' });
+    emit(stream, 't', 'one');
+    emit(stream, 't', 'two');
+    void stream.status({ taskId: 't', status: 'succeeded' });
+    for (const text of ['three', 'four', 'five']) emit(stream, 'u', text);
+    const done = stream.status({ taskId: null, status: 'succeeded', lineCount: 5 });
+
+    const kinds = (event: EventMessage) =>
+      singleEvents([event]).map((e) =>
+        e.kind === 'lines' ? `lines ${e.text.length}` : e.kind === 'status' ? e.status : e.kind,
+      );
+    assert.deepEqual(kinds(await broker.confirmNext()), ['running']);
+    // the task's running status, its 2 lines and its end: then a full batch would exceed 3 lines
+    assert.deepEqual(kinds(await broker.confirmNext()), ['running', 'lines 2', 'succeeded']);
+    assert.deepEqual(kinds(await broker.confirmNext()), ['lines 3', 'succeeded']);
+    await done;
+    assert.deepEqual(seqs(broker.lines), oneTo(5));
+    assert.equal(broker.messages[1].kind, 'events');
   });
 
   it('flush() resolves at once when nothing is pending', async () => {

@@ -293,10 +293,13 @@ export class OperationEvents {
   private nextRun(): Outgoing[] {
     const run = [this.queue[0]];
     if (run[0].file) return run;
-    let bytes = run[0].bytes;
+    // no larger than one full batch of lines: a group gathers small events, not floods
+    let { bytes, lines } = run[0];
     for (const item of this.queue.slice(1, MAX_EVENTS_PER_GROUP)) {
       if (item.file || bytes + item.bytes > this.batchBytesLimit) break;
+      if (lines + item.lines > this.options.batchLines) break;
       bytes += item.bytes;
+      lines += item.lines;
       run.push(item);
     }
     return run;
