@@ -134,9 +134,17 @@ async function recordHeartbeats(manager: EntityManager, beats: HeartbeatMessage[
 async function endUnfinishedTasks(manager: EntityManager, event: StatusMessage): Promise<void> {
   const status = event.status === 'lost' ? 'lost' : 'cancelled';
   await manager.query(
-    `UPDATE tasks SET status = $2, finished_at = $3, reason = $4
-      WHERE operation_id = $1 AND status IN ('queued', 'dispatched', 'running')`,
-    [event.operationId, status, event.at, `not run to the end: operation ${event.status}`],
+    `WITH ended AS (
+       UPDATE tasks SET status = $2, finished_at = $3, reason = $4
+        WHERE operation_id = $1 AND status IN ('queued', 'dispatched', 'running')
+     )
+     SELECT pg_notify($5, '')`,
+    [
+      event.operationId,
+      status,
+      event.at,
+      `not run to the end: operation ${event.status}`,
+      OUTBOX_CHANNEL,
+    ],
   );
-  await manager.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
 }
