@@ -164,6 +164,7 @@ async function run(options: BenchOptions): Promise<BenchFigures> {
   }
   for (const [phase, cpu] of [
     ['1. throughput', figures.throughput?.cpu],
+    ['3. POST → started', figures.startLatency?.cpu],
     ['4. big task', figures.big?.cpu],
   ] as const) {
     const rest = cpu?.groups.find((group) => group.name === 'rest of the machine')?.cpu;

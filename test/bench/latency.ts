@@ -1,5 +1,7 @@
 import { TERMINAL_STATUSES } from '@app/contracts';
 import { Stack } from '../support/stack';
+import { watchCpu, type CpuProfile } from './cpu';
+import { groupsOf } from './groups';
 import { percentiles } from './stats';
 
 /** POST → first task marked running, at a steady rate of operation creation. */
@@ -12,6 +14,8 @@ export interface LatencyFigures {
   p99Ms: number;
   maxMs: number;
   measuredTo: string;
+  /** From the first POST until every operation ended. */
+  cpu: CpuProfile;
 }
 
 export async function measureStartLatency(
@@ -20,6 +24,7 @@ export async function measureStartLatency(
   ratePerSecond: number,
 ): Promise<LatencyFigures> {
   const runId = Date.now().toString(36);
+  const cpu = watchCpu(groupsOf(stack));
   const begin = Date.now();
   const posted: Promise<{ id: string; postedAt: number }>[] = [];
   for (let i = 0; i < operations; i++) {
@@ -47,6 +52,7 @@ export async function measureStartLatency(
       throw new Error(`latency: ${row.ended}/${ids.length} ended after 120 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  const profile = cpu.stop();
   const rows = await stack.query(
     `SELECT operation_id, started_at FROM tasks WHERE operation_id = ANY($1) AND position = 0`,
     [ids],
@@ -70,5 +76,6 @@ export async function measureStartLatency(
     measuredTo:
       "the task's started_at: the dispatcher's timestamp on its 'running' event, taken just " +
       'before the workspace files are written and the process spawned (ms resolution, same host clock)',
+    cpu: profile,
   };
 }
