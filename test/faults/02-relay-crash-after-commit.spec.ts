@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Stack } from '../support/stack';
-import {
-  assertAllEnded,
-  assertLines,
-  assertNothingDeadLettered,
-  assertStoredOnce,
-  describeFacts,
-  examine,
-  numbered,
-  stdoutOf,
-  TERMINAL,
-} from './checks';
+import { assertAllEnded, assertNothingDeadLettered, expectAllLines } from './checks';
 import { runScenario, startFaultStack, storedCount, stopFaultStack } from './scenario';
 
 const COUNT = 20_000;
@@ -41,12 +31,7 @@ describe('fault: the relay dies after committing a batch, before acking it', () 
       tally.note(`${committed} lines committed, not acked, at the crash`);
       await stack.startApp('relay', { AEGIR_FAILPOINT: undefined });
 
-      await stack.waitForStatus(operation.id, TERMINAL, 120_000);
-      const facts = await examine(stack, operation.id);
-      tally.add(facts);
-      assert.equal(facts.status, 'succeeded', describeFacts(facts));
-      assertStoredOnce(facts);
-      assertLines(stdoutOf(facts), numbered(COUNT));
+      tally.add(await expectAllLines(stack, operation.id, COUNT));
       await assertNothingDeadLettered(stack);
       await assertAllEnded(stack);
     }));

@@ -2,17 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ensureServicesUp, rabbitmq } from '../support/services';
 import type { Stack } from '../support/stack';
-import {
-  assertAllEnded,
-  assertLines,
-  assertNothingDeadLettered,
-  assertStoredOnce,
-  describeFacts,
-  examine,
-  numbered,
-  stdoutOf,
-  TERMINAL,
-} from './checks';
+import { assertAllEnded, assertNothingDeadLettered, expectAllLines } from './checks';
 import {
   LOST_AFTER_MS,
   sleep,
@@ -56,12 +46,7 @@ describe('fault: RabbitMQ restarts during a 100 000-line operation', () => {
         `broker away ${((Date.now() - down) / 1000).toFixed(1)} s; ${atStop} lines stored when it stopped`,
       );
 
-      await stack.waitForStatus(operation.id, TERMINAL, 180_000);
-      const facts = await examine(stack, operation.id);
-      tally.add(facts);
-      assert.equal(facts.status, 'succeeded', describeFacts(facts));
-      assertStoredOnce(facts);
-      assertLines(stdoutOf(facts), numbered(COUNT));
+      tally.add(await expectAllLines(stack, operation.id, COUNT, 180_000));
       for (const app of ['relay', 'dispatcher', 'api'] as const) {
         assert.ok(stack.app(app).running, `${app} still runs`);
       }

@@ -2,17 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ensureServicesUp, postgres } from '../support/services';
 import type { Stack } from '../support/stack';
-import {
-  assertAllEnded,
-  assertLines,
-  assertNothingDeadLettered,
-  assertStoredOnce,
-  describeFacts,
-  examine,
-  numbered,
-  stdoutOf,
-  TERMINAL,
-} from './checks';
+import { assertAllEnded, assertNothingDeadLettered, expectAllLines } from './checks';
 import { runScenario, sleep, startFaultStack, waitForLines, stopFaultStack } from './scenario';
 
 /** test.drip: 4000 lines, one every 10 ms: output flows before, during and after the outage. */
@@ -48,12 +38,7 @@ describe('fault: PostgreSQL stops for 30 s while events flow', () => {
       }
       tally.note(`${before}+ lines stored before the outage`);
 
-      await stack.waitForStatus(operation.id, TERMINAL, 120_000);
-      const facts = await examine(stack, operation.id);
-      tally.add(facts);
-      assert.equal(facts.status, 'succeeded', describeFacts(facts));
-      assertStoredOnce(facts);
-      assertLines(stdoutOf(facts), numbered(COUNT));
+      tally.add(await expectAllLines(stack, operation.id, COUNT));
       assert.match(
         stack.app('relay').text(),
         /not written \(attempt 1\), holding the batch/,

@@ -4,12 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import type { Stack } from '../support/stack';
 import {
   assertAllEnded,
-  assertLines,
   assertNothingDeadLettered,
   assertStoredOnce,
   describeFacts,
   examine,
-  numbered,
+  expectAllLines,
   stdoutOf,
   TERMINAL,
 } from './checks';
@@ -79,15 +78,6 @@ describe('fault: SIGTERM each app mid-work', () => {
     await stopFaultStack(stack);
   });
 
-  async function expectAllLines(id: string, count: number) {
-    await stack.waitForStatus(id, TERMINAL, 120_000);
-    const facts = await examine(stack, id);
-    assert.equal(facts.status, 'succeeded', describeFacts(facts));
-    assertStoredOnce(facts);
-    assertLines(stdoutOf(facts), numbered(count));
-    return facts;
-  }
-
   it('relay: finishes and acks its batch, exits 0; a new relay stores the rest once', () =>
     runScenario('SIGTERM relay', async (tally) => {
       const operation = await stack.createOperation('test.lines', 'term-relay', {
@@ -98,7 +88,7 @@ describe('fault: SIGTERM each app mid-work', () => {
       relay.kill('SIGTERM');
       assert.equal(await relay.waitForExit(30_000), 0, relay.text().slice(-5000));
       await stack.startApp('relay');
-      tally.add(await expectAllLines(operation.id, COUNT));
+      tally.add(await expectAllLines(stack, operation.id, COUNT));
       await assertNothingDeadLettered(stack);
     }));
 
@@ -116,7 +106,7 @@ describe('fault: SIGTERM each app mid-work', () => {
       ]);
       assert.equal(row.status, 'running', 'SIGTERM came while it ran');
       assert.equal(await dispatcher.waitForExit(60_000), 0, dispatcher.text().slice(-5000));
-      tally.add(await expectAllLines(operation.id, 300));
+      tally.add(await expectAllLines(stack, operation.id, 300));
       await stack.startApp('dispatcher');
     }));
 
@@ -183,7 +173,7 @@ describe('fault: SIGTERM each app mid-work', () => {
       assert.equal(await api.waitForExit(30_000), 0, api.text().slice(-5000));
       tally.note(`a new request during the drain: ${refused}`);
       await stack.startApp('api');
-      tally.add(await expectAllLines(operation.id, COUNT));
+      tally.add(await expectAllLines(stack, operation.id, COUNT));
       for (const [index, answer] of answers.entries()) {
         const { id } = JSON.parse(answer.body) as { id: string };
         await stack.waitForStatus(id, TERMINAL, 30_000);

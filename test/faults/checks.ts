@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { RawAmqp } from '../support/services';
 import type { Stack } from '../support/stack';
+import { TERMINAL_STATUSES } from '@app/contracts';
 
-export const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
+export { TERMINAL_STATUSES as TERMINAL } from '@app/contracts';
 
 export interface StoredLine {
   seq: number;
@@ -128,6 +129,24 @@ export function numbered(count: number): string[] {
 }
 
 /** Compares long line lists without printing all of them on failure. */
+/**
+ * Waits for the operation to end, then checks it succeeded with its `count` numbered lines,
+ * each stored once and in order; returns its facts.
+ */
+export async function expectAllLines(
+  stack: Stack,
+  id: string,
+  count: number,
+  timeoutMs = 120_000,
+): Promise<OperationFacts> {
+  await stack.waitForStatus(id, TERMINAL_STATUSES, timeoutMs);
+  const facts = await examine(stack, id);
+  assert.equal(facts.status, 'succeeded', describeFacts(facts));
+  assertStoredOnce(facts);
+  assertLines(stdoutOf(facts), numbered(count));
+  return facts;
+}
+
 export function assertLines(actual: string[], expected: string[], context = ''): void {
   const first = actual.findIndex((line, index) => line !== expected[index]);
   if (first === -1 && actual.length === expected.length) return;
@@ -194,7 +213,7 @@ export async function assertAllEnded(stack: Stack): Promise<void> {
     `SELECT 'operation ' || id || ' ' || status AS what FROM operations WHERE status <> ALL($1)
      UNION ALL
      SELECT 'task ' || id || ' of ' || operation_id || ' ' || status FROM tasks WHERE status <> ALL($1)`,
-    [TERMINAL],
+    [TERMINAL_STATUSES],
   );
   assert.deepEqual(
     open.map((row) => row.what),

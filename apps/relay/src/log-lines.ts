@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { EntityManager } from 'typeorm';
-import { STREAM_CODES, type LinesMessage, type LogMessage, type StreamCode } from '@app/contracts';
+import { forEachLine, type LinesMessage, type LogMessage } from '@app/contracts';
 
 const COLUMNS = '(operation_id, task_id, seq, stream, line, emitted_at, continues)';
 
@@ -12,38 +12,6 @@ export type LineMessage = LogMessage | LinesMessage;
 
 export function isLineMessage(event: { kind: string }): event is LineMessage {
   return event.kind === 'log' || event.kind === 'lines';
-}
-
-type VisitLine = (
-  taskId: string | null,
-  seq: number,
-  stream: string,
-  text: string,
-  at: string,
-  continues: boolean,
-) => void;
-
-/** Calls `visit` for every line of the message, in order. */
-export function forEachLine(message: LineMessage, visit: VisitLine): void {
-  if (message.kind === 'log') {
-    for (const line of message.lines) {
-      visit(line.taskId, line.seq, line.stream, line.text, line.at, line.continues === true);
-    }
-    return;
-  }
-  const base = Date.parse(message.at);
-  const continued = new Set(message.continues);
-  // Many lines share a millisecond: format each distinct time once.
-  let lastMs = -1;
-  let at = '';
-  for (let i = 0; i < message.text.length; i++) {
-    if (message.ms[i] !== lastMs) {
-      lastMs = message.ms[i];
-      at = new Date(base + lastMs).toISOString();
-    }
-    const stream = STREAM_CODES[message.streams[i] as StreamCode];
-    visit(message.taskId, message.seq + i, stream, message.text[i], at, continued.has(i));
-  }
 }
 
 function lineCount(message: LineMessage): number {
