@@ -4,27 +4,29 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
+  OnApplicationShutdown,
 } from '@nestjs/common';
 import { Catalogue } from '@app/catalogue';
 import {
   CONTRACT_VERSION,
-  decodeControl,
-  decodeDispatch,
   encodeMessage,
   Exchanges,
   Queues,
-  type ControlMessage,
+  type CancelMessage,
+  type ClaimResultMessage,
   type DispatchMessage,
   type EventMessage,
 } from '@app/contracts';
 import {
   AmqpChannels,
+  AmqpTransport,
+  Redeliver,
   type ConfirmedPublisher,
-  type Delivery,
-  type QueueConsumer,
+  type PublishOptions,
 } from '@app/amqp';
 import { describeError } from '@app/platform';
 import { ClaimClient } from './claims';
+import { controlQueueOf } from './dispatcher.queues';
 import { DISPATCHER_CONFIG, type DispatcherConfig } from './dispatcher.config';
 import { OperationEvents, spillDirFor } from './operation-events';
 import { OperationRun } from './operation-run';
@@ -32,14 +34,16 @@ import { RecentlyCancelled } from './recently-cancelled';
 import { WorkDir } from './work-dir';
 
 /**
- * Takes operations off this dispatcher's pool queue, at most `concurrency` at a time.
- * Each one is claimed from the relay first (so a cancel that reached the database first
- * wins), then acked once `running` is confirmed, so a long playbook never holds a
- * delivery open. Cancels and claim answers arrive on the dispatcher's own control queue;
- * heartbeats name the operations in hand.
+ * Runs the operations this dispatcher's pool queue hands it, at most `concurrency` at a
+ * time. Each one is claimed from the relay first (so a cancel that reached the database
+ * first wins), and its message is acked once `running` is confirmed, so a long playbook
+ * never holds a delivery open. Cancels and claim answers arrive on the dispatcher's own
+ * control queue; heartbeats name the operations in hand.
  */
 @Injectable()
-export class DispatchService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class DispatchService
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger(DispatchService.name);
   private readonly running = new Map<string, OperationRun>();
   /** Operations being claimed or run here: a second message for one of them is a duplicate. */
@@ -49,9 +53,6 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
   private readonly workDir: WorkDir;
   private publisher!: ConfirmedPublisher;
   private claims!: ClaimClient;
-  private dispatches?: QueueConsumer<DispatchMessage>;
-  private control?: QueueConsumer<ControlMessage>;
-  private controlQueue?: string;
   private heartbeat?: NodeJS.Timeout;
   private slots: number;
   private slotWaiters: (() => void)[] = [];
@@ -59,6 +60,7 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
 
   constructor(
     private readonly amqp: AmqpChannels,
+    private readonly transport: AmqpTransport,
     private readonly catalogue: Catalogue,
     @Inject(DISPATCHER_CONFIG) private readonly config: DispatcherConfig,
   ) {
@@ -66,44 +68,18 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
     this.workDir = new WorkDir(config.workDir);
   }
 
+  /** Before the queues are consumed: the work dir is ours, and what it holds is reported. */
   async onApplicationBootstrap(): Promise<void> {
     await this.workDir.lock();
     this.publisher = this.amqp.confirmedPublisher();
     await this.reportAbandoned();
-
-    let controlReady!: () => void;
-    const controlQueueDeclared = new Promise<void>((resolve) => (controlReady = resolve));
+    const replyTo = controlQueueOf(this.config.id);
     this.claims = new ClaimClient(
       this.config.id,
-      (claim) => this.publish(Exchanges.events, claim.kind, claim),
-      () => this.controlQueue,
+      (claim) => this.publish(Exchanges.events, claim.kind, claim, { replyTo }),
+      () => replyTo,
       this.config.claimTimeoutMs,
     );
-    this.control = this.amqp.consumer<ControlMessage>({
-      queue: 'control',
-      prefetch: 100,
-      decode: decodeControl,
-      assertQueue: async (channel) => {
-        // A fixed name: claims sent before a reconnect are still answered to it afterwards.
-        const { queue } = await channel.assertQueue(`aegir.control.${this.config.id}`, {
-          exclusive: true,
-          autoDelete: true,
-        });
-        await channel.bindQueue(queue, Exchanges.control, '');
-        this.controlQueue = queue;
-        controlReady();
-        return queue;
-      },
-    });
-    this.control.start(async ({ message }) => this.onControl(message));
-    await controlQueueDeclared; // claims need somewhere to be answered before work is taken
-
-    this.dispatches = this.amqp.consumer<DispatchMessage>({
-      queue: Queues.dispatch(this.config.pool),
-      prefetch: this.config.concurrency,
-      decode: decodeDispatch,
-    });
-    this.dispatches.start((delivery) => this.accept(delivery));
     this.heartbeat = setInterval(() => void this.sendHeartbeat(), this.config.heartbeatIntervalMs);
     void this.sendHeartbeat();
     this.logger.log(
@@ -130,11 +106,11 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
-  private async onControl(message: ControlMessage): Promise<void> {
-    if (message.kind === 'claim-result') {
-      this.claims.answer(message);
-      return;
-    }
+  claimAnswered(message: ClaimResultMessage): void {
+    this.claims.answer(message);
+  }
+
+  cancel(message: CancelMessage): void {
     this.cancelled.add(message.operationId);
     const run = this.running.get(message.operationId);
     if (run) {
@@ -144,8 +120,8 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /** Resolves (and so acks the message) once the operation is claimed and reported, or refused. */
-  private async accept(delivery: Delivery<DispatchMessage>): Promise<void> {
-    const { operationId } = delivery.message;
+  async accept(message: DispatchMessage): Promise<void> {
+    const { operationId } = message;
     if (this.inHand.has(operationId) || this.cancelled.has(operationId)) {
       this.logger.warn(`operation ${operationId}: already in hand or cancelled; message dropped`);
       return;
@@ -154,21 +130,17 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
     await this.acquireSlot();
     let started = false;
     try {
-      started = await this.claimAndStart(delivery);
+      started = await this.claimAndStart(message);
     } finally {
       if (!started) this.release(operationId);
     }
   }
 
   /** True when the operation runs here now (its slot is released when it ends). */
-  private async claimAndStart(delivery: Delivery<DispatchMessage>): Promise<boolean> {
-    const message = delivery.message;
+  private async claimAndStart(message: DispatchMessage): Promise<boolean> {
     const { operationId } = message;
     const claim = this.stopping ? 'stopped' : await this.claims.claim(operationId);
-    if (claim === 'stopped') {
-      delivery.requeue();
-      return false;
-    }
+    if (claim === 'stopped') throw new Redeliver('the dispatcher is stopping');
     if (!claim.granted || this.cancelled.has(operationId)) {
       const reason = claim.granted ? 'cancelled' : claim.reason;
       this.logger.log(`operation ${operationId}: not run (${reason})`);
@@ -221,8 +193,14 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
     );
   }
 
-  private publish(exchange: string, routingKey: string, message: { kind: string }): Promise<void> {
+  private publish(
+    exchange: string,
+    routingKey: string,
+    message: { kind: string },
+    options: PublishOptions = {},
+  ): Promise<void> {
     return this.publisher.publish(exchange, routingKey, encodeMessage(message), {
+      ...options,
       type: message.kind,
     });
   }
@@ -265,7 +243,7 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
     this.stopping = true;
     this.claims?.stop();
     for (const wake of this.slotWaiters.splice(0)) wake();
-    const dispatchesStopped = this.dispatches?.stop();
+    const dispatchesStopped = this.transport.pause(Queues.dispatch(this.config.pool));
     if (this.running.size > 0) {
       this.logger.log(
         `waiting up to ${this.config.shutdownGraceMs} ms for ${this.running.size} operation(s)`,
@@ -286,7 +264,10 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
     }
     await dispatchesStopped;
     clearInterval(this.heartbeat);
-    await this.control?.stop();
+  }
+
+  /** After the transport drained the control queue too. */
+  async onApplicationShutdown(): Promise<void> {
     await this.workDir.unlock();
   }
 }

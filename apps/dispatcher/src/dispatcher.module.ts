@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
-import { AmqpModule } from '@app/amqp';
+import { amqpTransportProvider, AmqpModule } from '@app/amqp';
 import { brokerTopology } from '@app/contracts';
 import { loggingModule } from '@app/platform';
 import { CatalogueModule } from '@app/catalogue';
 import { DISPATCHER_CONFIG, dispatcherConfigFromEnv } from './dispatcher.config';
+import { dispatcherQueues } from './dispatcher.queues';
+import { DispatchController } from './dispatch.controller';
 import { DispatchService } from './dispatch.service';
 
 /** The back-end worker: AMQP and the catalogue, never the database. */
@@ -13,8 +15,10 @@ import { DispatchService } from './dispatch.service';
     AmqpModule.forRoot('aegir-dispatcher', () => brokerTopology([dispatcherConfigFromEnv().pool])),
     CatalogueModule.forRoot(),
   ],
+  controllers: [DispatchController],
   providers: [
     { provide: DISPATCHER_CONFIG, useFactory: () => dispatcherConfigFromEnv() },
+    amqpTransportProvider({ inject: [DISPATCHER_CONFIG], queues: dispatcherQueues }),
     DispatchService,
   ],
 })

@@ -1,11 +1,13 @@
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
+import { startAmqpMicroservice } from '@app/amqp';
 import { exitOnStartupFailure, runUntilSignalled } from '@app/platform';
 import { DispatcherModule } from './dispatcher.module';
 
 async function main(): Promise<void> {
-  const app = await NestFactory.createApplicationContext(DispatcherModule, { bufferLogs: true });
+  const app = await NestFactory.create(DispatcherModule, { bufferLogs: true });
   app.useLogger(app.get(Logger));
+  await startAmqpMicroservice(app);
   runUntilSignalled(app, 'dispatcher');
 }
 

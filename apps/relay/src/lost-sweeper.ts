@@ -6,9 +6,10 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AmqpTransport } from '@app/amqp';
+import { Queues } from '@app/contracts';
 import { ConflictError, LOG_CHANNEL, OperationStore, OUTBOX_CHANNEL } from '@app/database';
 import { describeError } from '@app/platform';
-import { EventsConsumer } from './events-consumer';
 import { RELAY_CONFIG, type RelayConfig } from './relay.config';
 import { updateReturning } from './sql';
 
@@ -27,7 +28,7 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     private readonly dataSource: DataSource,
     private readonly store: OperationStore,
-    private readonly events: EventsConsumer,
+    private readonly transport: AmqpTransport,
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
   ) {}
 
@@ -53,7 +54,7 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
    * broker for the whole limit (after a broker restart, dispatchers need time to speak).
    */
   private judgeableUntil(): Date | undefined {
-    const horizon = this.events.horizon();
+    const horizon = this.transport.horizon(Queues.events);
     if (!horizon) return undefined;
     if (horizon.seenUntil - horizon.connectedSince < this.config.lostAfterMs) return undefined;
     return new Date(horizon.seenUntil);

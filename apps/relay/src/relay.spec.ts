@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import type { ChannelModel, ConfirmChannel, GetMessage } from 'amqplib';
 import * as amqplib from 'amqplib';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { declareTopology } from '@app/amqp';
+import { declareTopology, startAmqpMicroservice } from '@app/amqp';
 import type { OperationPlan } from '@app/catalogue';
 import {
   brokerTopology,
@@ -77,7 +78,7 @@ describe('relay', () => {
   let vhost: TestVhost;
   let connection: ChannelModel;
   let channel: ConfirmChannel;
-  let relay: TestingModule | undefined;
+  let relay: INestApplication | undefined;
   let ds: DataSource;
   let store: OperationStore;
   /** Created and cancelled before the relay started. */
@@ -101,12 +102,13 @@ describe('relay', () => {
     channel = await connection.createConfirmChannel();
     await declareTopology(channel, brokerTopology(['default', 'early']));
 
-    relay = await Test.createTestingModule({ imports: [RelayModule] }).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [RelayModule] }).compile();
+    relay = moduleRef.createNestApplication({ logger: ['error'] });
     ds = relay.get(DataSource);
     store = relay.get(OperationStore);
     cancelledEarly = await store.create(plan('early'));
     await ds.query(`UPDATE operations SET status = 'cancelled' WHERE id = $1`, [cancelledEarly.id]);
-    await relay.init();
+    await startAmqpMicroservice(relay);
   });
 
   after(async () => {
@@ -250,6 +252,52 @@ describe('relay', () => {
     assert.deepEqual(await lines(op.id), ['one', 'two']);
     assert.deepEqual(await lines(ghost), []);
     assert.ok(!deadLetters.has('batch-1') && !deadLetters.has('batch-3'));
+  });
+
+  it("answers a claim on the claimant's own queue: granted once, refused to another", async () => {
+    const op = await store.create(plan('default'));
+    await waitUntil('dispatched', async () => (await operation(op.id)).status === 'dispatched');
+    const { queue: replyTo } = await channel.assertQueue('', { exclusive: true });
+    const claim = (dispatcherId: string) => ({
+      v: 1,
+      kind: 'claim',
+      operationId: op.id,
+      dispatcherId,
+      replyTo,
+      at: new Date().toISOString(),
+    });
+    const answer = async () => {
+      let reply: GetMessage | false = false;
+      await waitUntil('the claim is answered', async () => {
+        reply = await channel.get(replyTo, { noAck: true });
+        return reply !== false;
+      });
+      return JSON.parse((reply as unknown as GetMessage).content.toString());
+    };
+
+    channel.publish(Exchanges.events, 'claim', Buffer.from(JSON.stringify(claim('d-1'))), {
+      persistent: true,
+    });
+    await channel.waitForConfirms();
+    assert.deepEqual(await answer(), {
+      v: 1,
+      kind: 'claim-result',
+      operationId: op.id,
+      granted: true,
+    });
+    assert.equal((await operation(op.id)).status, 'running');
+
+    channel.publish(Exchanges.events, 'claim', Buffer.from(JSON.stringify(claim('d-2'))), {
+      persistent: true,
+    });
+    await channel.waitForConfirms();
+    assert.deepEqual(await answer(), {
+      v: 1,
+      kind: 'claim-result',
+      operationId: op.id,
+      granted: false,
+      reason: 'operation is running on dispatcher d-1',
+    });
   });
 
   it('never publishes an operation cancelled before it reached the broker', async () => {

@@ -19,6 +19,9 @@ export interface PublishOptions {
   messageId?: string;
   type?: string;
   headers?: Record<string, unknown>;
+  /** Where the receiver sends its answer (a queue name, on the default exchange). */
+  replyTo?: string;
+  correlationId?: string;
   timeoutMs?: number;
 }
 
@@ -61,6 +64,8 @@ export class ConfirmedPublisher {
         messageId,
         type: options.type,
         headers: options.headers,
+        replyTo: options.replyTo,
+        correlationId: options.correlationId,
         timeout: options.timeoutMs ?? this.defaultTimeoutMs,
       });
     } catch (error) {

@@ -19,7 +19,7 @@ import {
 } from '@app/contracts';
 import { createTestVhost, type TestVhost } from '../../../test/support/broker';
 import { ConfirmedPublisher } from './confirmed-publisher';
-import { laneOf, QueueConsumer, type Delivery } from './queue-consumer';
+import { QueueConsumer, type Delivery } from './queue-consumer';
 import { declareTopology } from './topology';
 
 const run = promisify(execFile);
@@ -159,7 +159,7 @@ describe('QueueConsumer', () => {
 
   it('dead-letters undecodable messages with their reason and handles the next one', async () => {
     const handled: Delivery<EventMessage>[] = [];
-    newConsumer().start(async (delivery) => {
+    await newConsumer().start(async (delivery) => {
       handled.push(delivery);
     });
     await publish(
@@ -194,7 +194,7 @@ describe('QueueConsumer', () => {
 
   it('dead-letters the message of a handler that throws and keeps consuming', async () => {
     const handled: string[] = [];
-    newConsumer().start(async (delivery) => {
+    await newConsumer().start(async (delivery) => {
       if (textOf(delivery) === 'explode') throw new Error('boom');
       handled.push(textOf(delivery));
     });
@@ -216,104 +216,41 @@ describe('QueueConsumer', () => {
     assert.deepEqual(handled.sort(), ['after', 'before'], 'nothing was redelivered');
   });
 
-  it('hands over batches of at most maxBatch, in order, one at a time, and acks them', async () => {
-    const total = 250;
-    await publish(
-      ...Array.from({ length: total }, (_, i) => ({ body: logEvent(i + 1), id: `m${i + 1}` })),
-    );
-    const batches: number[][] = [];
-    let active = 0;
-    let mostActive = 0;
-    newConsumer(300).startBatches({ maxBatch: 100, maxWaitMs: 20 }, async (batch) => {
-      active++;
-      mostActive = Math.max(mostActive, active);
-      batches.push(batch.map(seqOf));
-      await sleep(15);
-      active--;
-    });
-
-    await waitUntil('every message is handled', () => batches.flat().length >= total);
-    await consumer!.stop();
-
-    assert.ok(batches.length >= 3, `${batches.length} batches`);
-    for (const batch of batches) assert.ok(batch.length <= 100, `a batch of ${batch.length}`);
-    assert.deepEqual(
-      batches.flat(),
-      Array.from({ length: total }, (_, i) => i + 1),
-    );
-    assert.equal(mostActive, 1, 'never two batches at once');
-    await assertDrained(Queues.events);
-    assert.equal(await channel.get(Queues.deadLetter), false, 'none dead-lettered');
-  });
-
-  it('with lanes, writes two operations at once, each in its own order', async () => {
-    // two operations that take different lanes
-    const slow = randomUUID();
-    let other = randomUUID();
-    while (laneOf(other, 2) === laneOf(slow, 2)) other = randomUUID();
-    const held = gate();
-    const seen: Record<string, number[]> = { [slow]: [], [other]: [] };
-    newConsumer(300).startBatches(
-      {
-        maxBatch: 10,
-        maxWaitMs: 5,
-        lanes: 2,
-        laneKey: (event) => (event.kind === 'log' ? event.operationId : undefined),
-      },
-      async (batch) => {
-        const id = (batch[0].message as LogMessage).operationId;
-        assert.ok(batch.every((d) => (d.message as LogMessage).operationId === id));
-        seen[id].push(...batch.map(seqOf));
-        if (id === slow) await held.opened;
-      },
-    );
-    await publish(
-      ...Array.from({ length: 30 }, (_, i) => [
-        { body: logEvent(i + 1, 'slow', slow), id: `s${i}` },
-        { body: logEvent(i + 1, 'other', other), id: `o${i}` },
-      ]).flat(),
-    );
-    // the slow operation's first batch is held; the other lane goes on to the end
-    await waitUntil('the other operation is handled', () => seen[other].length === 30);
-    assert.deepEqual(
-      seen[slow],
-      Array.from({ length: 10 }, (_, i) => i + 1),
-    );
-    const horizon = consumer!.horizon()?.seenUntil;
-    await sleep(50);
-    assert.equal(consumer!.horizon()?.seenUntil, horizon, 'no horizon past a batch in hand');
-    held.open();
-    await waitUntil('the slow operation is handled', () => seen[slow].length === 30);
-    const oneTo30 = Array.from({ length: 30 }, (_, i) => i + 1);
-    assert.deepEqual(seen, { [slow]: oneTo30, [other]: oneTo30 });
-    await waitUntil('drained', () => (consumer!.horizon()?.seenUntil ?? 0) > (horizon ?? 0));
-    await consumer!.stop();
-    await assertDrained(Queues.events);
-  });
-
-  it('keeps a batch unacked while its handler waits, and acks it when the handler returns', async () => {
+  it('keeps deliveries unacked while their handlers wait, and acks them when they return', async () => {
     const held = gate();
     const seen: number[] = [];
-    newConsumer().startBatches({ maxBatch: 100, maxWaitMs: 200 }, async (batch) => {
-      seen.push(...batch.map(seqOf));
+    await newConsumer().start(async (delivery) => {
+      seen.push(seqOf(delivery));
       await held.opened;
     });
     await publish(...[1, 2, 3, 4, 5].map((seq) => ({ body: logEvent(seq), id: `held-${seq}` })));
 
-    await waitUntil('the batch is in hand', () => seen.length === 5);
+    await waitUntil('all five are in hand', () => seen.length === 5);
     await sleep(100);
     assert.equal(await unacked(), 5);
     assert.equal(await channel.get(Queues.events), false, 'no other consumer can take them');
 
+    const horizon = consumer!.horizon();
+    await sleep(50);
+    assert.equal(
+      consumer!.horizon()?.seenUntil,
+      horizon?.seenUntil,
+      'no horizon past a delivery in hand',
+    );
+
     held.open();
-    await waitUntil('the batch is acked', async () => (await unacked()) === 0);
+    await waitUntil('they are acked', async () => (await unacked()) === 0);
+    assert.ok((consumer!.horizon()?.seenUntil ?? 0) > (horizon?.seenUntil ?? 0), 'seen up to now');
     await consumer!.stop();
     await assertDrained(Queues.events);
-    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      seen.sort((a, b) => a - b),
+      [1, 2, 3, 4, 5],
+    );
   });
 
-  for (const mode of ['start', 'startBatches'] as const) {
-    it(`stop() waits for the handler in flight (${mode}) and acks its message`, async () => {
+  {
+    it('stop() waits for the handler in flight and acks its message', async () => {
       const held = gate();
       let started = false;
       let finished = false;
@@ -323,8 +260,7 @@ describe('QueueConsumer', () => {
         finished = true;
       };
       const subject = newConsumer();
-      if (mode === 'start') subject.start(handler);
-      else subject.startBatches({ maxBatch: 10, maxWaitMs: 10 }, handler);
+      await subject.start(handler);
       await publish({ body: logEvent(1), id: 'in-flight' });
       await waitUntil('the handler is running', () => started);
 

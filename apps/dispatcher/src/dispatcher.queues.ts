@@ -1,0 +1,35 @@
+import { EnvelopeDeserializer, type TransportQueue } from '@app/amqp';
+import { decodeControl, decodeDispatch, Exchanges, Queues } from '@app/contracts';
+import type { DispatcherConfig } from './dispatcher.config';
+
+/** A fixed name: claims sent before a reconnect are still answered to it afterwards. */
+export function controlQueueOf(dispatcherId: string): string {
+  return `aegir.control.${dispatcherId}`;
+}
+
+/**
+ * The control queue first: claims need somewhere to be answered before work is taken.
+ * It is this dispatcher's own (exclusive), bound to the control fanout for cancels.
+ */
+export function dispatcherQueues(config: DispatcherConfig): TransportQueue[] {
+  const control = controlQueueOf(config.id);
+  return [
+    {
+      queue: control,
+      prefetch: 100,
+      patterns: ['cancel', 'claim-result'],
+      deserializer: new EnvelopeDeserializer(decodeControl),
+      assertQueue: async (channel) => {
+        await channel.assertQueue(control, { exclusive: true, autoDelete: true });
+        await channel.bindQueue(control, Exchanges.control, '');
+        return control;
+      },
+    },
+    {
+      queue: Queues.dispatch(config.pool),
+      prefetch: config.concurrency,
+      patterns: ['dispatch'],
+      deserializer: new EnvelopeDeserializer(decodeDispatch),
+    },
+  ];
+}
