@@ -24,6 +24,7 @@ import {
   type QueueConsumer,
 } from '@app/amqp';
 import { describeError } from '@app/platform';
+import { ProcessRunner } from '@app/runner';
 import { ClaimClient } from './claims';
 import { DISPATCHER_CONFIG, type DispatcherConfig } from './dispatcher.config';
 import { OperationEvents, spillDirFor } from './operation-events';
@@ -61,6 +62,7 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
     private readonly amqp: AmqpChannels,
     private readonly catalogue: Catalogue,
     @Inject(DISPATCHER_CONFIG) private readonly config: DispatcherConfig,
+    private readonly runner: ProcessRunner,
   ) {
     this.slots = config.concurrency;
     this.workDir = new WorkDir(config.workDir);
@@ -174,7 +176,13 @@ export class DispatchService implements OnApplicationBootstrap, BeforeApplicatio
       this.logger.log(`operation ${operationId}: not run (${reason})`);
       return false;
     }
-    const run = new OperationRun(message, this.eventsFor(operationId), this.catalogue, this.config);
+    const run = new OperationRun(
+      message,
+      this.eventsFor(operationId),
+      this.catalogue,
+      this.config,
+      this.runner,
+    );
     this.running.set(operationId, run);
     const plan = await run.claim();
     if (!plan) return false;

@@ -3,6 +3,7 @@ import { AmqpModule } from '@app/amqp';
 import { brokerTopology } from '@app/contracts';
 import { loggingModule } from '@app/platform';
 import { CatalogueModule } from '@app/catalogue';
+import { RunnerModule } from '@app/runner';
 import { DISPATCHER_CONFIG, dispatcherConfigFromEnv } from './dispatcher.config';
 import { DispatchService } from './dispatch.service';
 
@@ -12,6 +13,7 @@ import { DispatchService } from './dispatch.service';
     loggingModule('aegir-dispatcher'),
     AmqpModule.forRoot('aegir-dispatcher', () => brokerTopology([dispatcherConfigFromEnv().pool])),
     CatalogueModule.forRoot(),
+    RunnerModule,
   ],
   providers: [
     { provide: DISPATCHER_CONFIG, useFactory: () => dispatcherConfigFromEnv() },
