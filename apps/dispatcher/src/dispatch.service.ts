@@ -25,6 +25,7 @@ import {
   type PublishOptions,
 } from '@app/amqp';
 import { describeError } from '@app/platform';
+import { ProcessRunner } from '@app/runner';
 import { ClaimClient } from './claims';
 import { controlQueueOf } from './dispatcher.queues';
 import { DISPATCHER_CONFIG, type DispatcherConfig } from './dispatcher.config';
@@ -63,6 +64,7 @@ export class DispatchService
     private readonly transport: AmqpTransport,
     private readonly catalogue: Catalogue,
     @Inject(DISPATCHER_CONFIG) private readonly config: DispatcherConfig,
+    private readonly runner: ProcessRunner,
   ) {
     this.slots = config.concurrency;
     this.workDir = new WorkDir(config.workDir);
@@ -146,7 +148,13 @@ export class DispatchService
       this.logger.log(`operation ${operationId}: not run (${reason})`);
       return false;
     }
-    const run = new OperationRun(message, this.eventsFor(operationId), this.catalogue, this.config);
+    const run = new OperationRun(
+      message,
+      this.eventsFor(operationId),
+      this.catalogue,
+      this.config,
+      this.runner,
+    );
     this.running.set(operationId, run);
     const plan = await run.claim();
     if (!plan) return false;

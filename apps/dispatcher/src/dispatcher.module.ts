@@ -3,6 +3,7 @@ import { amqpTransportProvider, AmqpModule } from '@app/amqp';
 import { brokerTopology } from '@app/contracts';
 import { loggingModule } from '@app/platform';
 import { CatalogueModule } from '@app/catalogue';
+import { RunnerModule } from '@app/runner';
 import { DISPATCHER_CONFIG, dispatcherConfigFromEnv } from './dispatcher.config';
 import { dispatcherQueues } from './dispatcher.queues';
 import { DispatchController } from './dispatch.controller';
@@ -14,6 +15,7 @@ import { DispatchService } from './dispatch.service';
     loggingModule('aegir-dispatcher'),
     AmqpModule.forRoot('aegir-dispatcher', () => brokerTopology([dispatcherConfigFromEnv().pool])),
     CatalogueModule.forRoot(),
+    RunnerModule,
   ],
   controllers: [DispatchController],
   providers: [

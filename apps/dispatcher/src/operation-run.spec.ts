@@ -14,6 +14,8 @@ import {
   type LogStream,
   type StatusMessage,
 } from '@app/contracts';
+import { ProcessRunner, RunnerModule, type RunningProcess, type RunOptions } from '@app/runner';
+import { Test } from '@nestjs/testing';
 import { dispatcherConfigFromEnv, type DispatcherConfig } from './dispatcher.config';
 import { OperationEvents } from './operation-events';
 import { OperationRun } from './operation-run';
@@ -98,8 +100,14 @@ describe('OperationRun', () => {
   let base: string;
   let config: DispatcherConfig;
   let catalogue: Catalogue;
+  let runner: ProcessRunner;
+  let closeRunnerModule: () => Promise<void>;
 
   before(async () => {
+    // The runner the dispatcher gets: the RunnerModule's, through Nest's injector.
+    const moduleRef = await Test.createTestingModule({ imports: [RunnerModule] }).compile();
+    runner = moduleRef.get(ProcessRunner);
+    closeRunnerModule = () => moduleRef.close();
     base = await mkdtemp(join(tmpdir(), 'aegir-operation-run-'));
     config = dispatcherConfigFromEnv({
       DISPATCHER_ID,
@@ -114,12 +122,13 @@ describe('OperationRun', () => {
   });
 
   after(async () => {
+    await closeRunnerModule();
     await rm(base, { recursive: true, force: true });
   });
 
   function start(
     message: DispatchMessage,
-    options: { catalogue?: Catalogue; config?: DispatcherConfig } = {},
+    options: { catalogue?: Catalogue; config?: DispatcherConfig; runner?: ProcessRunner } = {},
   ): { run: OperationRun; recorder: Recorder } {
     const recorder = new Recorder();
     const runConfig = options.config ?? config;
@@ -131,7 +140,13 @@ describe('OperationRun', () => {
       maxBufferedBytes: runConfig.maxBufferedBytes,
       onRetry: (error) => assert.fail(`the recorder never refuses: ${String(error)}`),
     });
-    const run = new OperationRun(message, events, options.catalogue ?? catalogue, runConfig);
+    const run = new OperationRun(
+      message,
+      events,
+      options.catalogue ?? catalogue,
+      runConfig,
+      options.runner ?? runner,
+    );
     return { run, recorder };
   }
 
@@ -196,6 +211,29 @@ describe('OperationRun', () => {
     assert.match(final.reason!, /task "second"/);
     assert.equal(final.lineCount, recorder.lines.length);
     assert.deepEqual(await readdir(config.workDir), [], 'the workspace is removed');
+  });
+
+  it('spawns each task it runs through the runner it is given, with its limits', async () => {
+    const spawned: RunOptions[] = [];
+    class RecordingRunner extends ProcessRunner {
+      override run(options: RunOptions): RunningProcess {
+        spawned.push(options);
+        return super.run(options);
+      }
+    }
+    const message = dispatch('test.fail', ['first', 'second', 'third']);
+    const { status } = await runToEnd(message, { runner: new RecordingRunner() });
+    assert.equal(status, 'failed');
+    assert.deepEqual(
+      spawned.map((options) => [options.argv, options.timeoutMs, options.killGraceMs]),
+      [
+        [['sh', '-c', 'echo first-1; echo first-2'], 30_000, 500],
+        [['sh', '-c', 'echo second-out; echo second-err >&2; exit 3'], 30_000, 500],
+      ],
+      'the third task is never spawned',
+    );
+    assert.equal(spawned[0].env.AEGIR_TASK, 'first');
+    assert.equal(spawned[0].env.AMQP_URL, undefined);
   });
 
   it('test.lines: 5000 lines arrive complete and in order, between running and succeeded', async () => {

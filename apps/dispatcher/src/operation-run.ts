@@ -2,8 +2,8 @@ import type { Catalogue, ResolvedTask, TaskContext } from '@app/catalogue';
 import type { DispatchMessage, OperationStatus } from '@app/contracts';
 import {
   prepareTask,
-  runProcess,
   Workspace,
+  type ProcessRunner,
   type RunResult,
   type RunningProcess,
 } from '@app/runner';
@@ -50,6 +50,7 @@ export class OperationRun {
     private readonly events: OperationEvents,
     private readonly catalogue: Catalogue,
     private readonly config: DispatcherConfig,
+    private readonly runner: ProcessRunner,
   ) {}
 
   get operationId(): string {
@@ -149,7 +150,7 @@ export class OperationRun {
       taskName: task.name,
     });
     await this.events.line(taskId, 'system', `== task ${task.name}: ${prepared.argv.join(' ')}`);
-    this.current = runProcess({
+    this.current = this.runner.run({
       ...prepared,
       timeoutMs: task.timeoutSeconds * 1000,
       killGraceMs: this.config.killGraceMs,

@@ -21,3 +21,5 @@ export {
   type RunResult,
   type RunningProcess,
 } from './run-process';
+export { ProcessRunner } from './process-runner';
+export { RunnerModule } from './runner.module';
