@@ -8,9 +8,9 @@ import { DataSource } from 'typeorm';
 import { openTestDataSource, type TestDatabase } from '../../../test/support/database';
 import { OUTBOX_CHANNEL } from './channels';
 import { BadCursorError, encodeCursor } from './cursor';
-import { ConflictError } from './errors';
+import { ConflictError } from './conflict-error';
 import { OperationStore } from './operation-store';
-import type { OperationView } from './views';
+import type { OperationView } from './operation-views';
 
 function plan(overrides: Partial<OperationPlan> = {}): OperationPlan {
   return {

@@ -13,7 +13,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { LOG_CHANNEL, OUTBOX_CHANNEL } from './channels';
 import { decodeCursor, encodeCursor, UUID_PATTERN } from './cursor';
 import { OutboxEntity } from './entities';
-import { checkRetryable, ConflictError } from './errors';
+import { ConflictError } from './conflict-error';
 import {
   toLogLineView,
   toOperationView,
@@ -22,7 +22,8 @@ import {
   type OperationRow,
   type OperationView,
   type TaskRow,
-} from './views';
+} from './operation-views';
+import { isRetryable } from './status-machine';
 
 /** A row as json_agg gives it: timestamps as text. */
 type JsonRow<T> = { [K in keyof T]: T[K] extends Date | null ? string | null : T[K] };
@@ -437,4 +438,13 @@ function alreadyRetried(id: string, retryId: string): ConflictError {
   return new ConflictError(
     `operation ${id} has already been retried as ${retryId}; retry that one to go on`,
   );
+}
+
+/** Throws the ConflictError for an operation that may not be retried from this status. */
+function checkRetryable(id: string, status: OperationStatus): void {
+  if (!isRetryable(status)) {
+    throw new ConflictError(
+      `operation ${id} is ${status}; only a failed, timed_out, lost or cancelled operation can be retried`,
+    );
+  }
 }
