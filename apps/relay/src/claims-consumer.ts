@@ -8,54 +8,29 @@ import {
 import { DataSource, type EntityManager } from 'typeorm';
 import { AmqpChannels, type ConfirmedPublisher, type QueueConsumer } from '@app/amqp';
 import {
-  CONTRACT_VERSION,
   decodeClaim,
   encodeMessage,
   Queues,
   type ClaimMessage,
   type ClaimResultMessage,
 } from '@app/contracts';
+import { OperationStateRepository } from '@app/database';
 import { describeError } from '@app/platform';
 import { DatabaseRetry, isDataError } from './database-retry';
-import { updateReturning } from './sql';
 import { RELAY_CONFIG, type RelayConfig } from './relay.config';
 
 /**
- * Decides which dispatcher runs an operation. A claim is granted only while the
- * operation is still queued or dispatched (or already running on the same dispatcher,
- * when it asks again), in the same UPDATE that moves it to `running`: a cancel that got
- * to the database first always wins, and no operation runs twice.
+ * Decides which dispatcher runs an operation: see OperationStateRepository.decideClaim
+ * (granted only while still queued or dispatched, or running on the same dispatcher; a
+ * cancel that got to the database first always wins). Pass the injected repository as
+ * `state`; the default is one on the manager's DataSource.
  */
 export async function decideClaim(
   manager: EntityManager,
   claim: ClaimMessage,
+  state = new OperationStateRepository(manager.connection),
 ): Promise<ClaimResultMessage> {
-  const granted = await updateReturning<{ id: string }>(
-    manager,
-    `UPDATE operations
-        SET status = 'running', dispatcher_id = $2,
-            started_at = COALESCE(started_at, now()), heartbeat_at = now()
-      WHERE id = $1
-        AND (status IN ('queued', 'dispatched') OR (status = 'running' AND dispatcher_id = $2))
-      RETURNING id`,
-    [claim.operationId, claim.dispatcherId],
-  );
-  const result = {
-    v: CONTRACT_VERSION,
-    kind: 'claim-result',
-    operationId: claim.operationId,
-  } as const;
-  if (granted.length > 0) return { ...result, granted: true };
-  const [row] = await manager.query<{ status: string; dispatcher_id: string | null }[]>(
-    `SELECT status, dispatcher_id FROM operations WHERE id = $1`,
-    [claim.operationId],
-  );
-  const reason = !row
-    ? 'unknown operation'
-    : row.status === 'running'
-      ? `operation is running on dispatcher ${row.dispatcher_id ?? '(unknown)'}`
-      : `operation is ${row.status}`;
-  return { ...result, granted: false, reason };
+  return state.decideClaim(claim, manager);
 }
 
 @Injectable()

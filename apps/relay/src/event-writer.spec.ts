@@ -11,7 +11,12 @@ import type {
   StatusMessage,
 } from '@app/contracts';
 import { singleEvents } from '@app/contracts';
-import { LOG_CHANNEL, OperationStore, type OperationView } from '@app/database';
+import {
+  LOG_CHANNEL,
+  OperationStateRepository,
+  OperationStore,
+  type OperationView,
+} from '@app/database';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { openTestDataSource, type TestDatabase } from '../../../test/support/database';
@@ -111,7 +116,7 @@ describe('writeEvents', () => {
 
   before(async () => {
     ({ db, ds, close } = await openTestDataSource('aegir_test_writer'));
-    store = new OperationStore(ds);
+    store = new OperationStore(ds, new OperationStateRepository(ds));
   });
 
   after(async () => {

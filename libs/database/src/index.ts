@@ -5,6 +5,7 @@ export * from './data-source';
 export * from './database.module';
 export * from './entities';
 export * from './migrations';
+export * from './operation-state.repository';
 export * from './operation-store';
 export * from './operation-views';
 export * from './status-machine';
