@@ -481,7 +481,7 @@ describe('OperationStateRepository', () => {
       const attempt = await state.retry(retries, { delaySeconds: 15 });
       assert.equal(attempt?.attempt, 2);
       assert.ok(!(await state.lostDueForRetry()).some((row) => row.id === retries));
-      const [row] = await outboxRows(attempt!.id);
+      const [row] = await outboxRows(attempt.id);
       assert.ok(Math.abs(row.delay - 15) < 1, `delay ${row.delay}`);
     });
   });
