@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { dataSourceOptions, OperationStore } from '@app/database';
+import { dataSourceOptions, OperationStateRepository, OperationStore } from '@app/database';
 import { redactUrl } from '@app/platform';
 import { DataSource } from 'typeorm';
 import { CliError, describeError } from './cli-error';
@@ -18,7 +18,8 @@ export class ConsoleDatabase implements OnModuleDestroy {
   }
 
   async store(): Promise<OperationStore> {
-    return new OperationStore(await this.dataSource());
+    const ds = await this.dataSource();
+    return new OperationStore(ds, new OperationStateRepository(ds));
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -6,6 +6,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { OperationStateRepository } from '@app/database';
 import { LaneBatcher, Redeliver, Refuse, type BatchEntry } from '@app/amqp';
 import { singleEvents, type EventMessage } from '@app/contracts';
 import { DatabaseRetry, isDataError } from './database-retry';
@@ -27,6 +28,7 @@ export class EventBatches implements BeforeApplicationShutdown, OnApplicationShu
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly state: OperationStateRepository,
     @Inject(RELAY_CONFIG) config: RelayConfig,
   ) {
     this.retry = new DatabaseRetry(config.databaseRetryMs, this.logger);
@@ -49,7 +51,9 @@ export class EventBatches implements BeforeApplicationShutdown, OnApplicationShu
 
   private async write(batch: BatchEntry<EventMessage>[]): Promise<void> {
     try {
-      await this.retry.run('events batch', () => storeEvents(this.dataSource, eventsOf(batch)));
+      await this.retry.run('events batch', () =>
+        storeEvents(this.dataSource, eventsOf(batch), this.state),
+      );
       crashAfterCommitIfAsked(batch);
     } catch (error) {
       if (isDataError(error)) await this.writeOneByOne(batch);
@@ -61,7 +65,9 @@ export class EventBatches implements BeforeApplicationShutdown, OnApplicationShu
   private async writeOneByOne(batch: BatchEntry<EventMessage>[]): Promise<void> {
     for (const entry of batch) {
       try {
-        await this.retry.run('event', () => storeEvents(this.dataSource, eventsOf([entry])));
+        await this.retry.run('event', () =>
+          storeEvents(this.dataSource, eventsOf([entry]), this.state),
+        );
       } catch (error) {
         entry.fail(
           isDataError(error)

@@ -11,7 +11,12 @@ import type {
   StatusMessage,
 } from '@app/contracts';
 import { singleEvents } from '@app/contracts';
-import { LOG_CHANNEL, OperationStore, type OperationView } from '@app/database';
+import {
+  LOG_CHANNEL,
+  OperationStateRepository,
+  OperationStore,
+  type OperationView,
+} from '@app/database';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { openTestDataSource, type TestDatabase } from '../../../test/support/database';
@@ -111,7 +116,7 @@ describe('writeEvents', () => {
 
   before(async () => {
     ({ db, ds, close } = await openTestDataSource('aegir_test_writer'));
-    store = new OperationStore(ds);
+    store = new OperationStore(ds, new OperationStateRepository(ds));
   });
 
   after(async () => {
@@ -353,69 +358,25 @@ describe('writeEvents', () => {
     assert.equal(row.started_at, null, 'it never ran');
   });
 
-  it('moves tasks forward the same way, and only tasks of the operation named', async () => {
+  // How each status and heartbeat moves a row is the OperationStateRepository's spec; here,
+  // that a batch routes its task statuses and heartbeats there.
+  it('writes the task statuses and heartbeats of a batch', async () => {
     const op = await store.create(plan());
-    const [prepare, hello] = taskIds(op);
-    const other = await store.create(plan());
-
+    const [prepare] = taskIds(op);
     await write(
-      status(op.id, 'running', 10, { taskId: prepare }),
+      status(op.id, 'running', 10),
       status(op.id, 'succeeded', 11, { taskId: prepare, exitCode: 0 }),
-      status(op.id, 'running', 12, { taskId: hello }),
-      status(op.id, 'failed', 13, { taskId: hello, exitCode: 1, reason: 'exited with 1' }),
+      heartbeat([op.id], 12),
     );
-    await write(
-      status(op.id, 'running', 20, { taskId: prepare }),
-      status(op.id, 'succeeded', 21, { taskId: hello, exitCode: 0 }),
-      status(other.id, 'running', 22, { taskId: prepare }),
-    );
-
-    assert.deepEqual(await task(prepare), {
-      status: 'succeeded',
-      reason: null,
-      exit_code: 0,
-      started_at: new Date(at(10)),
-      finished_at: new Date(at(11)),
-    });
-    assert.deepEqual(await task(hello), {
-      status: 'failed',
-      reason: 'exited with 1',
-      exit_code: 1,
-      started_at: new Date(at(12)),
-      finished_at: new Date(at(13)),
-    });
-    const untouched = await task(taskIds(other)[0]);
-    assert.equal(untouched.status, 'queued');
-  });
-
-  it('records heartbeats only for dispatched and running operations, never going back', async () => {
-    const [queued, dispatched, running, finished] = await Promise.all(
-      [1, 2, 3, 4].map(() => store.create(plan())),
-    );
-    await ds.query(`UPDATE operations SET status = 'dispatched' WHERE id = $1`, [dispatched.id]);
-    await write(status(running.id, 'running', 1), status(finished.id, 'succeeded', 2));
-    const all = [queued.id, dispatched.id, running.id, finished.id, randomUUID()];
-
-    await write(heartbeat(all, 50));
-    await write(heartbeat(all, 40)); // an older beat arriving late
-    const beats = async () =>
-      Promise.all(
-        [queued, dispatched, running, finished].map(async ({ id }) => {
-          const row = await operation(id);
-          return [iso(row.heartbeat_at), row.dispatcher_id];
-        }),
-      );
-    assert.deepEqual(await beats(), [
-      [null, null],
-      [at(50), 'dispatcher-9'],
-      [at(50), 'dispatcher-9'],
-      [null, 'dispatcher-1'],
-    ]);
-
-    await write(heartbeat(all, 60));
+    const row = await operation(op.id);
     assert.deepEqual(
-      (await beats()).map(([beat]) => beat),
-      [null, at(60), at(60), null],
+      [row.status, iso(row.heartbeat_at), row.dispatcher_id],
+      ['running', at(12), 'dispatcher-9'],
+    );
+    const done = await task(prepare);
+    assert.deepEqual(
+      [done.status, done.exit_code, iso(done.finished_at)],
+      ['succeeded', 0, at(11)],
     );
   });
 

@@ -5,13 +5,11 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AmqpTransport } from '@app/amqp';
 import { Queues } from '@app/contracts';
-import { ConflictError, LOG_CHANNEL, OperationStore, OUTBOX_CHANNEL } from '@app/database';
+import { ConflictError, OperationStateRepository } from '@app/database';
 import { describeError } from '@app/platform';
 import { RELAY_CONFIG, type RelayConfig } from './relay.config';
-import { updateReturning } from './sql';
 
 /**
  * Ends operations whose dispatcher went silent: `running` with no heartbeat for longer
@@ -26,8 +24,7 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
   private sweeping?: Promise<void>;
 
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly store: OperationStore,
+    private readonly state: OperationStateRepository,
     private readonly transport: AmqpTransport,
     @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
   ) {}
@@ -42,7 +39,10 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
 
   async sweep(): Promise<void> {
     const seenUntil = this.judgeableUntil();
-    const lost = seenUntil === undefined ? [] : await this.markLost(seenUntil);
+    const lost =
+      seenUntil === undefined
+        ? []
+        : await this.state.markLost(seenUntil, this.config.lostAfterMs / 1000);
     for (const { id, reason } of lost) this.logger.warn(`operation ${id} lost: ${reason}`);
     await this.retryLost();
   }
@@ -60,49 +60,11 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
     return new Date(horizon.seenUntil);
   }
 
-  private async markLost(seenUntil: Date): Promise<{ id: string; reason: string }[]> {
-    const seconds = this.config.lostAfterMs / 1000;
-    return this.dataSource.transaction(async (manager) => {
-      const rows = await updateReturning<{ id: string; reason: string }>(
-        manager,
-        `UPDATE operations
-            SET status = 'lost', finished_at = now(),
-                reason = format('dispatcher %s silent for more than %s s',
-                                COALESCE(dispatcher_id, '(unknown)'), $1::text)
-          WHERE status = 'running'
-            AND COALESCE(heartbeat_at, started_at, updated_at) < $2::timestamptz - make_interval(secs => $1)
-          RETURNING id, reason`,
-        [seconds, seenUntil],
-      );
-      if (rows.length === 0) return rows;
-      const ids = rows.map((row) => row.id);
-      await manager.query(
-        `UPDATE tasks SET status = 'lost', finished_at = now(), reason = 'operation lost'
-          WHERE operation_id = ANY($1::uuid[])
-            AND status IN ('queued', 'dispatched', 'running')`,
-        [ids],
-      );
-      await manager.query(`SELECT pg_notify($1, id::text) FROM unnest($2::uuid[]) AS id`, [
-        LOG_CHANNEL,
-        ids,
-      ]);
-      await manager.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
-      return rows;
-    });
-  }
-
   /** A new attempt for each lost operation whose type retries on `lost` and has attempts left. */
   private async retryLost(): Promise<void> {
-    const due: { id: string; backoff: number }[] = await this.dataSource.query(
-      `SELECT o.id, o.retry_backoff_seconds AS backoff FROM operations o
-        WHERE o.status = 'lost' AND o.attempt <= o.retry_limit
-          AND NOT EXISTS (SELECT 1 FROM operations r WHERE r.retry_of = o.id)
-        ORDER BY o.finished_at
-        LIMIT 100`,
-    );
-    for (const { id, backoff } of due) {
+    for (const { id, backoffSeconds } of await this.state.lostDueForRetry()) {
       try {
-        const retry = await this.store.retry(id, { delaySeconds: backoff });
+        const retry = await this.state.retry(id, { delaySeconds: backoffSeconds });
         if (retry)
           this.logger.log(
             `operation ${id} lost: retrying as ${retry.id} (attempt ${retry.attempt})`,

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { Test } from '@nestjs/testing';
 import { Catalogue } from './catalogue';
 import { CatalogueModule, catalogueOptionsFromEnv } from './catalogue.module';
-import { PlanError } from './errors';
+import { PlanError } from './catalogue-errors';
 import { loadCatalogue } from './load';
 
 const shipped = loadCatalogue({ dir: 'catalogue', playbooksDir: 'playbooks' });

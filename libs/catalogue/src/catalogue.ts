@@ -1,5 +1,5 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { PlanError } from './errors';
+import { PlanError } from './catalogue-errors';
 import { errorProperty, fieldPath, pointerSegments, quote } from './fields';
 import type { ArgvPart } from './placeholders';
 import type { OperationPlan, OperationType, ResolvedTask, TaskContext } from './types';

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CatalogueError } from './errors';
+import { CatalogueError } from './catalogue-errors';
 import { loadCatalogue } from './load';
 
 const roots: string[] = [];

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type Ajv from 'ajv';
 import { parseDocument } from 'yaml';
 import { Catalogue, type CatalogueEntry } from './catalogue';
-import { CatalogueError } from './errors';
+import { CatalogueError } from './catalogue-errors';
 import { checkFileStructure, DEFAULT_TIMEOUT_SECONDS, type RawTask } from './file-schema';
 import { createParamsAjv, paramPlaceholderProblem, prepareParamsSchema } from './params-schema';
 import { isValidProgram, parseArgvElement, type ArgvPart } from './placeholders';

@@ -2,6 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { integerFromEnv } from '@app/platform';
 import { dataSourceOptions } from './data-source';
+import { OperationStateRepository } from './operation-state.repository';
 import { OperationStore } from './operation-store';
 
 export interface DatabaseModuleOptions {
@@ -9,7 +10,10 @@ export interface DatabaseModuleOptions {
   appName: string;
 }
 
-/** The DataSource (via TypeOrmModule) and the OperationStore, for every module of an app. */
+/**
+ * The DataSource (via TypeOrmModule), the OperationStore and the OperationStateRepository,
+ * for every module of an app.
+ */
 @Global()
 @Module({})
 export class DatabaseModule {
@@ -25,8 +29,8 @@ export class DatabaseModule {
           }),
         }),
       ],
-      providers: [OperationStore],
-      exports: [TypeOrmModule, OperationStore],
+      providers: [OperationStore, OperationStateRepository],
+      exports: [TypeOrmModule, OperationStore, OperationStateRepository],
     };
   }
 }

@@ -8,9 +8,10 @@ import { DataSource } from 'typeorm';
 import { openTestDataSource, type TestDatabase } from '../../../test/support/database';
 import { OUTBOX_CHANNEL } from './channels';
 import { BadCursorError, encodeCursor } from './cursor';
-import { ConflictError } from './errors';
+import { ConflictError } from './conflict-error';
+import { OperationStateRepository } from './operation-state.repository';
 import { OperationStore } from './operation-store';
-import type { OperationView } from './views';
+import type { OperationView } from './operation-views';
 
 function plan(overrides: Partial<OperationPlan> = {}): OperationPlan {
   return {
@@ -36,7 +37,7 @@ describe('OperationStore', () => {
 
   before(async () => {
     ({ db, ds, close } = await openTestDataSource('aegir_test_store'));
-    store = new OperationStore(ds);
+    store = new OperationStore(ds, new OperationStateRepository(ds));
   });
 
   after(async () => {

@@ -26,3 +26,10 @@ export function canMove(from: OperationStatus, to: OperationStatus): boolean {
 export function statusesBefore(to: OperationStatus): OperationStatus[] {
   return OPERATION_STATUSES.filter((from) => canMove(from, to));
 }
+
+/** The statuses an operation may be retried from: it ended without succeeding. */
+export const RETRYABLE_STATUSES = ['failed', 'timed_out', 'lost', 'cancelled'] as const;
+
+export function isRetryable(status: OperationStatus): boolean {
+  return (RETRYABLE_STATUSES as readonly string[]).includes(status);
+}
