@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { Controller, Logger, Module, type INestApplication } from '@nestjs/common';
+import {
+  Controller,
+  Injectable,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type INestApplication,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import type { ChannelModel, ConfirmChannel, GetMessage } from 'amqplib';
@@ -80,10 +90,31 @@ const queues = [
   },
 ];
 
+/** How often each lifecycle hook of a provider ran, over every app of the spec. */
+const hooksRun = { init: 0, bootstrap: 0, beforeShutdown: 0, shutdown: 0 };
+
+@Injectable()
+class LifecycleProbe
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  onModuleInit(): void {
+    hooksRun.init++;
+  }
+  onApplicationBootstrap(): void {
+    hooksRun.bootstrap++;
+  }
+  beforeApplicationShutdown(): void {
+    hooksRun.beforeShutdown++;
+  }
+  onApplicationShutdown(): void {
+    hooksRun.shutdown++;
+  }
+}
+
 @Module({
   imports: [AmqpModule.forRoot('aegir-test-transport', () => brokerTopology([]))],
   controllers: [TestController],
-  providers: [amqpTransportProvider({ inject: [], queues: () => queues })],
+  providers: [LifecycleProbe, amqpTransportProvider({ inject: [], queues: () => queues })],
 })
 class TestModule {}
 
@@ -261,6 +292,22 @@ describe('AmqpTransport', () => {
     });
     assert.equal(answer.properties.type, 'claim-result');
     assert.equal(answer.properties.correlationId, 'c-1');
+  });
+
+  it("runs each provider's lifecycle hooks once, though app and microservice share them", async () => {
+    const before = { ...hooksRun };
+    const started = await start();
+    assert.equal(hooksRun.init - before.init, 1);
+    assert.equal(hooksRun.bootstrap - before.bootstrap, 1);
+    await started.close();
+    app = undefined;
+    assert.deepEqual(
+      {
+        beforeShutdown: hooksRun.beforeShutdown - before.beforeShutdown,
+        shutdown: hooksRun.shutdown - before.shutdown,
+      },
+      { beforeShutdown: 1, shutdown: 1 },
+    );
   });
 
   it('refuses to start when a queue carries a pattern that no handler takes', async () => {

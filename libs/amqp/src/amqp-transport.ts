@@ -5,6 +5,7 @@ import {
   type MessageHandler,
   type MicroserviceOptions,
 } from '@nestjs/microservices';
+import type { NestMicroservice } from '@nestjs/microservices/nest-microservice';
 import type { ConfirmChannel } from 'amqplib';
 import { lastValueFrom } from 'rxjs';
 import { encodeMessage } from '@app/contracts';
@@ -194,13 +195,16 @@ export function amqpTransportProvider<Deps extends unknown[]>(options: {
  * carries the reason.
  */
 export async function startAmqpMicroservice(app: INestApplication): Promise<void> {
-  app
-    .connectMicroservice<MicroserviceOptions>(
-      { strategy: app.get(AmqpTransport) },
-      { deferInitialization: true },
-    )
-    .useGlobalFilters(new HandlerErrorPassthrough());
+  // Deferred so that the filter is in place before the listeners are made.
+  const microservice = app.connectMicroservice<MicroserviceOptions>(
+    { strategy: app.get(AmqpTransport) },
+    { deferInitialization: true },
+  ) as NestMicroservice;
+  microservice.useGlobalFilters(new HandlerErrorPassthrough());
   await app.init();
+  // The microservice shares the app's container, whose lifecycle hooks app.init() ran:
+  // left unmarked, listen() would run every onModuleInit and onApplicationBootstrap again.
+  microservice.setIsInitHookCalled(true);
   await app.startAllMicroservices();
 }
 
