@@ -1,30 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Stack } from '../support/stack';
+import { describe, it } from 'node:test';
 import { assertAllEnded, assertNothingDeadLettered, expectAllLines } from './checks';
 import {
   LOST_AFTER_MS,
   runScenario,
   sleep,
-  startFaultStack,
   storedCount,
   waitForLines,
-  stopFaultStack,
+  useFaultStack,
 } from './scenario';
 
 const COUNT = 100_000;
 const RELAY_AWAY_MS = LOST_AFTER_MS + 1000;
 
 describe('fault: kill -9 the relay during a 100 000-line operation', () => {
-  let stack: Stack;
-
-  before(async () => {
-    stack = await startFaultStack();
-  });
-
-  after(async () => {
-    await stopFaultStack(stack);
-  });
+  const stack = useFaultStack();
 
   it('stores every line once and in order once a new relay is started', () =>
     runScenario('kill -9 relay mid-run', async (tally) => {

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Stack } from '../support/stack';
+import { describe, it } from 'node:test';
 import { assertAllEnded, assertNothingDeadLettered, expectAllLines } from './checks';
-import { runScenario, startFaultStack, storedCount, stopFaultStack } from './scenario';
+import { runScenario, storedCount, useFaultStack } from './scenario';
 
 const COUNT = 20_000;
 
 describe('fault: the relay dies after committing a batch, before acking it', () => {
-  let stack: Stack;
-
-  before(async () => {
-    stack = await startFaultStack({
-      env: { relay: { AEGIR_FAILPOINT: 'relay-crash-after-commit' } },
-    });
-  });
-
-  after(async () => {
-    await stopFaultStack(stack);
+  const stack = useFaultStack({
+    env: { relay: { AEGIR_FAILPOINT: 'relay-crash-after-commit' } },
   });
 
   it('stores the redelivered batch once', () =>

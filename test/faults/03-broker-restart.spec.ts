@@ -1,32 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ensureServicesUp, rabbitmq } from '../support/services';
-import type { Stack } from '../support/stack';
+import { describe, it } from 'node:test';
+import { rabbitmq } from '../support/services';
 import { assertAllEnded, assertNothingDeadLettered, expectAllLines } from './checks';
 import {
   LOST_AFTER_MS,
   sleep,
   runScenario,
-  startFaultStack,
   storedCount,
   waitForLines,
-  stopFaultStack,
+  useFaultStack,
 } from './scenario';
 
 const COUNT = 100_000;
 const BROKER_AWAY_MS = LOST_AFTER_MS + 2000;
 
 describe('fault: RabbitMQ restarts during a 100 000-line operation', () => {
-  let stack: Stack;
-
-  before(async () => {
-    stack = await startFaultStack();
-  });
-
-  after(async () => {
-    await ensureServicesUp();
-    await stopFaultStack(stack);
-  });
+  const stack = useFaultStack();
 
   it('loses no line: the dispatcher keeps the output and delivers it after reconnecting', () =>
     runScenario('RabbitMQ restart mid-run', async (tally) => {

@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ensureServicesUp, postgres } from '../support/services';
-import type { Stack } from '../support/stack';
+import { describe, it } from 'node:test';
+import { postgres } from '../support/services';
 import { assertAllEnded, assertNothingDeadLettered, expectAllLines } from './checks';
-import { runScenario, sleep, startFaultStack, waitForLines, stopFaultStack } from './scenario';
+import { runScenario, sleep, waitForLines, useFaultStack } from './scenario';
 
 /** test.drip: 4000 lines, one every 10 ms: output flows before, during and after the outage. */
 const COUNT = 4000;
 const OUTAGE_MS = 30_000;
 
 describe('fault: PostgreSQL stops for 30 s while events flow', () => {
-  let stack: Stack;
-
-  before(async () => {
-    stack = await startFaultStack();
-  });
-
-  after(async () => {
-    await ensureServicesUp();
-    await stopFaultStack(stack);
-  });
+  const stack = useFaultStack();
 
   it('holds the events and writes every line once PostgreSQL is back', () =>
     runScenario('PostgreSQL down 30 s', async (tally) => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ensureServicesUp, rabbitmq } from '../support/services';
-import type { Stack } from '../support/stack';
+import { describe, it } from 'node:test';
+import { rabbitmq } from '../support/services';
 import {
   assertAllEnded,
   assertNothingDeadLettered,
@@ -11,19 +10,10 @@ import {
   stdoutOf,
   TERMINAL,
 } from './checks';
-import { runScenario, sleep, startFaultStack, stopFaultStack } from './scenario';
+import { runScenario, sleep, useFaultStack } from './scenario';
 
 describe('fault: operations are created while RabbitMQ is down', () => {
-  let stack: Stack;
-
-  before(async () => {
-    stack = await startFaultStack();
-  });
-
-  after(async () => {
-    await ensureServicesUp();
-    await stopFaultStack(stack);
-  });
+  const stack = useFaultStack();
 
   it('accepts them (the api needs only PostgreSQL) and runs them once the broker is back', () =>
     runScenario('create while RabbitMQ down', async (tally) => {

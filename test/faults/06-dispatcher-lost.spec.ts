@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Stack } from '../support/stack';
+import { before, describe, it } from 'node:test';
 import {
   assertAllEnded,
   assertLines,
@@ -20,9 +19,8 @@ import {
   LOST_CHECK_MS,
   runScenario,
   sleep,
-  startFaultStack,
   waitForLines,
-  stopFaultStack,
+  useFaultStack,
 } from './scenario';
 
 /** How late `lost` may come after the dispatcher's death: the limit, one check, and slack. */
@@ -30,16 +28,12 @@ const LOST_WITHIN_MS = LOST_AFTER_MS + LOST_CHECK_MS + 2000;
 const LINES = 200_000;
 
 describe('fault: kill -9 the dispatcher mid-operation', () => {
-  let stack: Stack;
   let dispatcherId: string;
 
-  before(async () => {
-    stack = await startFaultStack();
-    dispatcherId = stack.envOf('dispatcher').DISPATCHER_ID!;
-  });
+  const stack = useFaultStack();
 
-  after(async () => {
-    await stopFaultStack(stack);
+  before(async () => {
+    dispatcherId = stack.envOf('dispatcher').DISPATCHER_ID!;
   });
 
   /** Kills the dispatcher; resolves with the operation once it is lost, and how long that took. */

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Stack } from '../support/stack';
+import { describe, it } from 'node:test';
 import {
   assertAllEnded,
   assertNothingDeadLettered,
@@ -14,18 +13,10 @@ import {
   TERMINAL,
   waitForEmptyQueues,
 } from './checks';
-import { KILL_GRACE_MS, runScenario, sleep, startFaultStack, stopFaultStack } from './scenario';
+import { KILL_GRACE_MS, runScenario, sleep, useFaultStack } from './scenario';
 
 describe('fault: cancel', () => {
-  let stack: Stack;
-
-  before(async () => {
-    stack = await startFaultStack();
-  });
-
-  after(async () => {
-    await stopFaultStack(stack);
-  });
+  const stack = useFaultStack();
 
   it('cancels a queued operation whose dispatch message is already on the queue: no task ever starts', () =>
     runScenario('cancel queued', async (tally) => {

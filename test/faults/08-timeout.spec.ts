@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Stack } from '../support/stack';
+import { describe, it } from 'node:test';
 import {
   assertAllEnded,
   assertNothingDeadLettered,
@@ -11,18 +10,10 @@ import {
   stdoutOf,
   TERMINAL,
 } from './checks';
-import { runScenario, startFaultStack, stopFaultStack } from './scenario';
+import { runScenario, useFaultStack } from './scenario';
 
 describe('fault: a task outlives its timeout', () => {
-  let stack: Stack;
-
-  before(async () => {
-    stack = await startFaultStack();
-  });
-
-  after(async () => {
-    await stopFaultStack(stack);
-  });
+  const stack = useFaultStack();
 
   it('ends timed_out, naming the task, and the rest of it never runs', () =>
     runScenario('timeout', async (tally) => {

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { queueDepths } from '../support/broker';
 import { RawAmqp } from '../support/services';
-import type { Stack } from '../support/stack';
 import {
   assertAllEnded,
   assertStoredOnce,
@@ -14,7 +13,7 @@ import {
   TERMINAL,
   waitForEmptyQueues,
 } from './checks';
-import { runScenario, sleep, startFaultStack, stopFaultStack } from './scenario';
+import { runScenario, sleep, useFaultStack } from './scenario';
 
 interface Destination {
   name: string;
@@ -52,17 +51,16 @@ const variants: { name: string; body: (kind: string) => Buffer; reason: RegExp }
 ];
 
 describe('fault: malformed messages on every queue', () => {
-  let stack: Stack;
   let amqp: RawAmqp;
 
+  const stack = useFaultStack();
+
   before(async () => {
-    stack = await startFaultStack();
     amqp = await RawAmqp.connect(stack.vhost.url);
   });
 
   after(async () => {
     await amqp?.close();
-    await stopFaultStack(stack);
   });
 
   it('dead-letters each with its reason, once, and every consumer goes on working', () =>

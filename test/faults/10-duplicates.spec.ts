@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RawAmqp } from '../support/services';
-import type { Stack } from '../support/stack';
 import {
   assertAllEnded,
   assertNothingDeadLettered,
@@ -15,20 +14,19 @@ import {
   TERMINAL,
   waitForEmptyQueues,
 } from './checks';
-import { runScenario, sleep, startFaultStack, stopFaultStack } from './scenario';
+import { runScenario, sleep, useFaultStack } from './scenario';
 
 describe('fault: the same dispatch and event messages delivered twice', () => {
-  let stack: Stack;
   let amqp: RawAmqp;
 
+  const stack = useFaultStack();
+
   before(async () => {
-    stack = await startFaultStack();
     amqp = await RawAmqp.connect(stack.vhost.url);
   });
 
   after(async () => {
     await amqp?.close();
-    await stopFaultStack(stack);
   });
 
   /** How many times test.mark ran for the operation (each run appends its id to runs.log). */

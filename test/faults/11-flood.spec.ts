@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Stack } from '../support/stack';
+import { describe, it } from 'node:test';
 import {
   assertAllEnded,
   assertNothingDeadLettered,
@@ -8,7 +7,7 @@ import {
   examine,
   TERMINAL,
 } from './checks';
-import { runScenario, startFaultStack, stopFaultStack } from './scenario';
+import { runScenario, useFaultStack } from './scenario';
 
 /** test.flood: COUNT lines of exactly 1 MiB with their newline, each with a NUL and a 0xff byte. */
 const COUNT = 200;
@@ -17,15 +16,7 @@ const MAX_RSS_MIB = 250;
 const MAX_LINE_LENGTH = 65536;
 
 describe('fault: 200 MB of output in 1 MB lines, with NUL bytes and invalid UTF-8', () => {
-  let stack: Stack;
-
-  before(async () => {
-    stack = await startFaultStack();
-  });
-
-  after(async () => {
-    await stopFaultStack(stack);
-  });
+  const stack = useFaultStack();
 
   it('stores it all, split and cleaned, with dispatcher and relay memory bounded', () =>
     runScenario('200 MB flood, 1 MB lines', async (tally) => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { get, request } from 'node:http';
-import { after, before, describe, it } from 'node:test';
-import type { Stack } from '../support/stack';
+import { describe, it } from 'node:test';
 import {
   assertAllEnded,
   assertNothingDeadLettered,
@@ -12,14 +11,7 @@ import {
   stdoutOf,
   TERMINAL,
 } from './checks';
-import {
-  KILL_GRACE_MS,
-  runScenario,
-  sleep,
-  startFaultStack,
-  waitForLines,
-  stopFaultStack,
-} from './scenario';
+import { KILL_GRACE_MS, runScenario, sleep, waitForLines, useFaultStack } from './scenario';
 
 const COUNT = 100_000;
 const SHORT_GRACE_MS = 1500;
@@ -68,15 +60,7 @@ function errorCode(error: Error): string {
 }
 
 describe('fault: SIGTERM each app mid-work', () => {
-  let stack: Stack;
-
-  before(async () => {
-    stack = await startFaultStack();
-  });
-
-  after(async () => {
-    await stopFaultStack(stack);
-  });
+  const stack = useFaultStack();
 
   it('relay: finishes and acks its batch, exits 0; a new relay stores the rest once', () =>
     runScenario('SIGTERM relay', async (tally) => {

@@ -1,6 +1,8 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { ensureServicesUp } from '../support/services';
 import { Stack, type StackOptions } from '../support/stack';
 import { processesWith, type OperationFacts } from './checks';
 import { appendRow, type ReportRow } from './report';
@@ -98,6 +100,29 @@ export async function stopFaultStack(stack: Stack | undefined): Promise<void> {
     }
   }
   await releaseSuiteLock();
+}
+
+/**
+ * A scenario's stack: started before its tests; after them the services are brought back
+ * if the scenario left one stopped, the stack is stopped and its leftovers killed. What it
+ * returns stands for the stack once started: use it in tests and later hooks.
+ */
+export function useFaultStack(options: StackOptions = {}): Stack {
+  let started: Stack | undefined;
+  before(async () => {
+    started = await startFaultStack(options);
+  });
+  after(async () => {
+    await ensureServicesUp();
+    await stopFaultStack(started);
+  });
+  return new Proxy({} as Stack, {
+    get(_unstarted, property) {
+      if (!started) throw new Error('the fault stack is used before it started');
+      const value: unknown = Reflect.get(started, property, started);
+      return typeof value === 'function' ? value.bind(started) : value;
+    },
+  });
 }
 
 /** What one scenario adds up to, for its row of the report. */
