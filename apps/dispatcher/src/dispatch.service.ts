@@ -37,7 +37,7 @@ import { WorkDir } from './work-dir';
 /**
  * Runs the operations this dispatcher's pool queue hands it, at most `concurrency` at a
  * time. Each one is claimed from the relay first (so a cancel that reached the database
- * first wins), and its message is acked once `running` is confirmed, so a long playbook
+ * first wins), and its message is acked once the claim is answered, so a long playbook
  * never holds a delivery open. Cancels and claim answers arrive on the dispatcher's own
  * control queue; heartbeats name the operations in hand.
  */
@@ -143,9 +143,8 @@ export class DispatchService
     const { operationId } = message;
     const claim = this.stopping ? 'stopped' : await this.claims.claim(operationId);
     if (claim === 'stopped') throw new Redeliver('the dispatcher is stopping');
-    if (!claim.granted || this.cancelled.has(operationId)) {
-      const reason = claim.granted ? 'cancelled' : claim.reason;
-      this.logger.log(`operation ${operationId}: not run (${reason})`);
+    if (!claim.granted) {
+      this.logger.log(`operation ${operationId}: not run (${claim.reason})`);
       return false;
     }
     const run = new OperationRun(
@@ -156,6 +155,9 @@ export class DispatchService
       this.runner,
     );
     this.running.set(operationId, run);
+    // The grant made it running in the relay's database: a cancel that overtook the answer
+    // must still end it, as cancelled with no task run, or it would end lost.
+    if (this.cancelled.has(operationId)) run.stop('cancelled before it started');
     const plan = await run.claim();
     if (!plan) return false;
     // One info line per operation that succeeds (at 50 a second, each line costs); the

@@ -14,15 +14,15 @@ import { LinesBatch } from './lines-batch';
 export type SendEvent = (event: EventMessage) => Promise<void>;
 
 export interface OperationEventsOptions {
-  /** A `log` event is sent once it holds this many lines. */
+  /** A `lines` event is sent once it holds this many lines. */
   batchLines: number;
   /** ...or once its first line waited this long. */
   batchMs: number;
-  /** ...or once its lines' text reaches this many bytes (UTF-8). Default 512 KiB. */
+  /** ...or once its lines' text reaches this many bytes (UTF-8). Default 256 KiB. */
   batchBytes?: number;
   /** Unconfirmed lines held in memory before batches are spilled, or the caller is paused. */
   maxBufferedLines: number;
-  /** Likewise for the bytes of their text. Default 32 MiB. */
+  /** Likewise for the bytes of their text. Default 2 MiB. */
   maxBufferedBytes?: number;
   /**
    * Where batches go while memory is full (the broker is away or slow): a private directory

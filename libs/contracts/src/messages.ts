@@ -59,7 +59,11 @@ export interface LogLine {
   continues?: boolean;
 }
 
-/** dispatcher → relay: a batch of output lines of one operation, in seq order. */
+/**
+ * dispatcher → relay: a batch of output lines of one operation, in seq order, one object a
+ * line. Dispatchers now send the compact `lines` form; the relay still takes this one so
+ * that dispatchers of an older release keep reporting during a rolling upgrade.
+ */
 export interface LogMessage {
   v: typeof CONTRACT_VERSION;
   kind: 'log';

@@ -2,7 +2,7 @@
 export const Exchanges = {
   /** direct; routing key = pool name; one quorum queue per pool. */
   dispatch: 'aegir.dispatch',
-  /** topic; routing key = message kind: log, status and heartbeat go to the events queue, claims to the claims queue. */
+  /** topic; routing key = message kind: every event kind (EVENT_KINDS) goes to the events queue, claims to the claims queue. */
   events: 'aegir.events',
   /** fanout; every dispatcher binds its own exclusive queue. */
   control: 'aegir.control',
