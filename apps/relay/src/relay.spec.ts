@@ -20,19 +20,10 @@ import {
   type StatusMessage,
 } from '@app/contracts';
 import { OperationStore, type OperationView } from '@app/database';
+import { sleep, waitUntil } from '../../../test/support/wait';
 import { createTestVhost, type TestVhost } from '../../../test/support/broker';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { RelayModule } from './relay.module';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(what: string, check: () => Promise<boolean>, ms = 8_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) assert.fail(`timed out waiting until ${what}`);
-    await sleep(50);
-  }
-}
 
 function plan(pool: string): OperationPlan {
   return {

@@ -27,22 +27,13 @@ import {
   type ClaimMessage,
   type LogMessage,
 } from '@app/contracts';
+import { sleep, waitUntil } from '../../../test/support/wait';
 import { createTestVhost, type TestVhost } from '../../../test/support/broker';
 import { AmqpContext } from './amqp-context';
 import { amqpTransportProvider, AmqpTransport, startAmqpMicroservice } from './amqp-transport';
 import { AmqpModule } from './amqp.module';
 import { EnvelopeDeserializer } from './envelope-deserializer';
 import { Redeliver } from './handler-outcomes';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean, ms = 5_000) {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) assert.fail(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
-}
 
 /** What the test controller does with a `log` message, by its first line's text. */
 type Behaviour = (message: LogMessage, context: AmqpContext) => Promise<void> | void;

@@ -17,21 +17,13 @@ import {
   type EventMessage,
   type LogMessage,
 } from '@app/contracts';
+import { sleep, waitUntil } from '../../../test/support/wait';
 import { createTestVhost, type TestVhost } from '../../../test/support/broker';
 import { ConfirmedPublisher } from './confirmed-publisher';
 import { QueueConsumer, type Delivery } from './queue-consumer';
 import { declareTopology } from './topology';
 
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean, ms = 5_000) {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) assert.fail(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
-}
 
 /** A promise the test resolves when it chooses (or afterEach does, should the test fail). */
 const gates: (() => void)[] = [];
