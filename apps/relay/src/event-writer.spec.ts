@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { OperationPlan } from '@app/catalogue';
 import type {
   EventMessage,
   HeartbeatMessage,
   LogLine,
   LogMessage,
   OperationStatus,
-  StatusMessage,
 } from '@app/contracts';
 import { singleEvents } from '@app/contracts';
 import {
@@ -20,29 +18,13 @@ import {
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { openTestDataSource, type TestDatabase } from '../../../test/support/database';
+import { at, statusMessage, testPlan } from '../../../test/support/messages';
 import { isDataError } from './database-retry';
 import { storeEvents, writeEvents } from './event-writer';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A moment of the test's made-up timeline, as the wire carries it. */
-const at = (second: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
 const iso = (value: Date | null): string | null => (value === null ? null : value.toISOString());
-
-function plan(): OperationPlan {
-  return {
-    type: 'demo.hello',
-    pool: 'default',
-    target: 'localhost',
-    params: {},
-    tasks: [
-      { name: 'prepare', runner: 'command' },
-      { name: 'hello', runner: 'ansible-playbook' },
-    ],
-    exclusive: false,
-    retry: { attempts: 0, backoffSeconds: 0 },
-  };
-}
 
 function log(operationId: string, lines: Partial<LogLine>[]): LogMessage {
   return {
@@ -57,24 +39,6 @@ function log(operationId: string, lines: Partial<LogLine>[]): LogMessage {
       at: at(index),
       ...line,
     })),
-  };
-}
-
-function status(
-  operationId: string,
-  value: OperationStatus,
-  second: number,
-  extra: Partial<StatusMessage> = {},
-): StatusMessage {
-  return {
-    v: 1,
-    kind: 'status',
-    operationId,
-    taskId: null,
-    status: value,
-    at: at(second),
-    dispatcherId: 'dispatcher-1',
-    ...extra,
   };
 }
 
@@ -153,7 +117,7 @@ describe('writeEvents', () => {
   const taskIds = (view: OperationView): string[] => view.tasks!.map((t) => t.id);
 
   it('stores each log line once, however often it arrives', async () => {
-    const op = await store.create(plan());
+    const op = await store.create(testPlan());
     const [prepare] = taskIds(op);
     const message = log(op.id, [
       { taskId: prepare, text: 'first' },
@@ -182,7 +146,7 @@ describe('writeEvents', () => {
   });
 
   it('stores text exactly: tabs, newlines, backslashes, COPY markers, any script', async () => {
-    const op = await store.create(plan());
+    const op = await store.create(testPlan());
     const texts = ['a\tb', 'c\nd\r', 'back\\slash \\N \\.', '\\.', 'ünïcödé ✓ 日本', ''];
     await write(
       log(
@@ -197,7 +161,7 @@ describe('writeEvents', () => {
   });
 
   it('stores the compact lines form row for row like the log form', async () => {
-    const [compact, classic] = [await store.create(plan()), await store.create(plan())];
+    const [compact, classic] = [await store.create(testPlan()), await store.create(testPlan())];
     const taskId = taskIds(compact)[0];
     const base = Date.UTC(2026, 0, 1, 0, 0, 0, 5);
     const texts = ['first', 'a piece', 'of a long line', 'err', 'sys'];
@@ -254,13 +218,13 @@ describe('writeEvents', () => {
   });
 
   it('applies a group of events in its order: lines, then the status that counts them', async () => {
-    const op = await store.create(plan());
+    const op = await store.create(testPlan());
     await write({
       v: 1,
       kind: 'events',
       operationId: op.id,
       events: [
-        status(op.id, 'running', 1),
+        statusMessage(op.id, 'running', 1),
         {
           v: 1,
           kind: 'lines',
@@ -272,7 +236,7 @@ describe('writeEvents', () => {
           ms: [0, 1],
           streams: 'oe',
         },
-        status(op.id, 'succeeded', 3, { exitCode: 0, lineCount: 2 }),
+        statusMessage(op.id, 'succeeded', 3, { exitCode: 0, lineCount: 2 }),
       ],
     });
     assert.deepEqual(
@@ -290,7 +254,7 @@ describe('writeEvents', () => {
   });
 
   it('refuses lines of an unknown operation as data, writing nothing of the batch', async () => {
-    const known = await store.create(plan());
+    const known = await store.create(testPlan());
     const unknown = randomUUID();
     await assert.rejects(
       write(log(known.id, [{ text: 'kept back' }]), log(unknown, [{ text: 'orphan' }])),
@@ -301,7 +265,7 @@ describe('writeEvents', () => {
   });
 
   it('deletes the lines of an operation deleted', async () => {
-    const [gone, kept] = [await store.create(plan()), await store.create(plan())];
+    const [gone, kept] = [await store.create(testPlan()), await store.create(testPlan())];
     await write(log(gone.id, [{}, {}]), log(kept.id, [{}]));
     await ds.query(`DELETE FROM operations WHERE id = $1`, [gone.id]);
     assert.equal((await storedLines(gone.id)).length, 0);
@@ -309,16 +273,16 @@ describe('writeEvents', () => {
   });
 
   it('moves an operation queued → running → succeeded, and never back', async () => {
-    const op = await store.create(plan());
+    const op = await store.create(testPlan());
 
-    await write(status(op.id, 'running', 10));
+    await write(statusMessage(op.id, 'running', 10));
     let row = await operation(op.id);
     assert.equal(row.status, 'running');
     assert.equal(iso(row.started_at), at(10));
     assert.equal(row.finished_at, null);
     assert.equal(row.dispatcher_id, 'dispatcher-1');
 
-    await write(status(op.id, 'succeeded', 20, { exitCode: 0, lineCount: 42 }));
+    await write(statusMessage(op.id, 'succeeded', 20, { exitCode: 0, lineCount: 42 }));
     row = await operation(op.id);
     assert.equal(row.status, 'succeeded');
     assert.equal(iso(row.started_at), at(10));
@@ -328,26 +292,30 @@ describe('writeEvents', () => {
 
     // late and replayed events: a terminal status never changes
     await write(
-      status(op.id, 'running', 30),
-      status(op.id, 'failed', 31, { reason: 'too late', exitCode: 9, lineCount: 1 }),
-      status(op.id, 'dispatched', 32),
+      statusMessage(op.id, 'running', 30),
+      statusMessage(op.id, 'failed', 31, { reason: 'too late', exitCode: 9, lineCount: 1 }),
+      statusMessage(op.id, 'dispatched', 32),
     );
     assert.deepEqual(await operation(op.id), row);
   });
 
   it('never takes a running operation back to dispatched', async () => {
-    const op = await store.create(plan());
-    await write(status(op.id, 'running', 10));
-    await write(status(op.id, 'dispatched', 11), status(op.id, 'running', 12));
+    const op = await store.create(testPlan());
+    await write(statusMessage(op.id, 'running', 10));
+    await write(statusMessage(op.id, 'dispatched', 11), statusMessage(op.id, 'running', 12));
     const row = await operation(op.id);
     assert.equal(row.status, 'running');
     assert.equal(iso(row.started_at), at(10), 'the first start counts');
   });
 
   it('records the reason and exit code of a failure', async () => {
-    const op = await store.create(plan());
+    const op = await store.create(testPlan());
     await write(
-      status(op.id, 'failed', 5, { reason: 'task hello exited with 2', exitCode: 2, lineCount: 0 }),
+      statusMessage(op.id, 'failed', 5, {
+        reason: 'task hello exited with 2',
+        exitCode: 2,
+        lineCount: 0,
+      }),
     );
     const row = await operation(op.id);
     assert.equal(row.status, 'failed');
@@ -361,11 +329,11 @@ describe('writeEvents', () => {
   // How each status and heartbeat moves a row is the OperationStateRepository's spec; here,
   // that a batch routes its task statuses and heartbeats there.
   it('writes the task statuses and heartbeats of a batch', async () => {
-    const op = await store.create(plan());
+    const op = await store.create(testPlan());
     const [prepare] = taskIds(op);
     await write(
-      status(op.id, 'running', 10),
-      status(op.id, 'succeeded', 11, { taskId: prepare, exitCode: 0 }),
+      statusMessage(op.id, 'running', 10),
+      statusMessage(op.id, 'succeeded', 11, { taskId: prepare, exitCode: 0 }),
       heartbeat([op.id], 12),
     );
     const row = await operation(op.id);
@@ -381,8 +349,8 @@ describe('writeEvents', () => {
   });
 
   it('notifies followers on aegir_log when the transaction commits, not before', async () => {
-    const op = await store.create(plan());
-    const quiet = await store.create(plan());
+    const op = await store.create(testPlan());
+    const quiet = await store.create(testPlan());
     const listener = new Client({ connectionString: db.url, application_name: 'aegir-test' });
     await listener.connect();
     try {
@@ -395,7 +363,7 @@ describe('writeEvents', () => {
       await ds.transaction(async (manager) => {
         await writeEvents(manager, [
           log(op.id, [{ text: 'hello' }]),
-          status(op.id, 'running', 1),
+          statusMessage(op.id, 'running', 1),
           heartbeat([quiet.id], 1),
         ]);
         await sleep(150);

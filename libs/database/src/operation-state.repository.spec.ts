@@ -11,46 +11,10 @@ import type {
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { openTestDataSource, type TestDatabase } from '../../../test/support/database';
+import { at, statusMessage, testPlan } from '../../../test/support/messages';
 import { LOG_CHANNEL, OUTBOX_CHANNEL } from './channels';
 import { ConflictError } from './conflict-error';
 import { OperationStateRepository, retryDelaySeconds } from './operation-state.repository';
-
-function plan(overrides: Partial<OperationPlan> = {}): OperationPlan {
-  return {
-    type: 'demo.hello',
-    pool: 'default',
-    target: `host-${randomUUID()}`,
-    params: {},
-    tasks: [
-      { name: 'prepare', runner: 'command' },
-      { name: 'hello', runner: 'ansible-playbook' },
-    ],
-    exclusive: false,
-    retry: { attempts: 0, backoffSeconds: 0 },
-    ...overrides,
-  };
-}
-
-/** A moment of the test's made-up timeline, as the wire carries it. */
-const at = (second: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString();
-
-function status(
-  operationId: string,
-  value: OperationStatus,
-  second: number,
-  extra: Partial<StatusMessage> = {},
-): StatusMessage {
-  return {
-    v: 1,
-    kind: 'status',
-    operationId,
-    taskId: null,
-    status: value,
-    at: at(second),
-    dispatcherId: 'dispatcher-1',
-    ...extra,
-  };
-}
 
 function claim(operationId: string, dispatcherId: string): ClaimMessage {
   return {
@@ -126,7 +90,7 @@ describe('OperationStateRepository', () => {
 
   /** A new operation put straight into a status (with its dispatcher when running). */
   const inStatus = async (value: OperationStatus, overrides: Partial<OperationPlan> = {}) => {
-    const id = await state.create(plan(overrides));
+    const id = await state.create(testPlan(overrides));
     await ds.query(
       `UPDATE operations SET status = $2,
               dispatcher_id = CASE WHEN $2 = 'running' THEN 'dispatcher-1' END,
@@ -163,8 +127,8 @@ describe('OperationStateRepository', () => {
     });
 
     it('claims the rows ready to go, with their operation status, and locks them', async () => {
-      const ready = await state.create(plan());
-      const later = await state.create(plan(), { delaySeconds: 60 });
+      const ready = await state.create(testPlan());
+      const later = await state.create(testPlan(), { delaySeconds: 60 });
       const rows = await inTransaction(async (manager) => {
         const claimed = await state.claimOutboxRows(manager, 10);
         // a second relay skips the rows this one holds
@@ -181,9 +145,9 @@ describe('OperationStateRepository', () => {
 
     it('holds back an exclusive operation while another on its target is active or older', async () => {
       const target = 'shared-host';
-      const first = await state.create(plan({ target, exclusive: true }));
-      const second = await state.create(plan({ target, exclusive: true }));
-      const parallel = await state.create(plan({ target }));
+      const first = await state.create(testPlan({ target, exclusive: true }));
+      const second = await state.create(testPlan({ target, exclusive: true }));
+      const parallel = await state.create(testPlan({ target }));
       const claimable = async () =>
         (await inTransaction((manager) => state.claimOutboxRows(manager, 10))).map(
           (row) => row.operation_id,
@@ -196,7 +160,7 @@ describe('OperationStateRepository', () => {
     });
 
     it('marks rows published and moves only queued operations to dispatched', async () => {
-      const queued = await state.create(plan());
+      const queued = await state.create(testPlan());
       const cancelled = await inStatus('cancelled');
       const [queuedRow] = await outboxRows(queued);
       const [cancelledRow] = await outboxRows(cancelled);
@@ -223,7 +187,7 @@ describe('OperationStateRepository', () => {
 
     it('defers a row the broker did not take, backing off 1, 2, 4, 8, then every 10 s', async () => {
       assert.deepEqual([1, 2, 3, 4, 5, 9].map(retryDelaySeconds), [1, 2, 4, 8, 10, 10]);
-      const id = await state.create(plan());
+      const id = await state.create(testPlan());
       for (const [attempts, delay] of [
         [1, 1],
         [2, 2],
@@ -296,15 +260,15 @@ describe('OperationStateRepository', () => {
       });
 
     it('moves an operation forward only: a late running after succeeded changes nothing', async () => {
-      const id = await state.create(plan());
-      await apply(status(id, 'running', 10));
+      const id = await state.create(testPlan());
+      await apply(statusMessage(id, 'running', 10));
       assert.equal((await operation(id)).status, 'running');
       await ds.query(
         `INSERT INTO log_lines (operation_id, seq, stream, line, emitted_at)
          VALUES ($1, 1, 'stdout', 'one', now()), ($1, 2, 'stdout', 'two', now())`,
         [id],
       );
-      await apply(status(id, 'succeeded', 20, { exitCode: 0, lineCount: 3 }));
+      await apply(statusMessage(id, 'succeeded', 20, { exitCode: 0, lineCount: 3 }));
       const done = await operation(id);
       assert.deepEqual(
         [done.status, done.exit_code, Number(done.line_count), Number(done.lines_stored)],
@@ -315,22 +279,22 @@ describe('OperationStateRepository', () => {
       assert.equal(done.finished_at?.toISOString(), at(20));
 
       await apply(
-        status(id, 'running', 30),
-        status(id, 'failed', 31, { reason: 'late', exitCode: 9 }),
-        status(id, 'dispatched', 32),
+        statusMessage(id, 'running', 30),
+        statusMessage(id, 'failed', 31, { reason: 'late', exitCode: 9 }),
+        statusMessage(id, 'dispatched', 32),
       );
       assert.deepEqual(await operation(id), done);
     });
 
     it('ends the tasks left unfinished when an operation ends, waking the outbox', async () => {
-      const id = await state.create(plan());
+      const id = await state.create(testPlan());
       const [prepare, hello] = (await tasks(id)).map((task) => task.id);
       const heard = await notified(() =>
         apply(
-          status(id, 'running', 1),
-          status(id, 'succeeded', 2, { taskId: prepare, exitCode: 0 }),
-          status(id, 'running', 3, { taskId: hello }),
-          status(id, 'timed_out', 9, { reason: 'ran past its timeout' }),
+          statusMessage(id, 'running', 1),
+          statusMessage(id, 'succeeded', 2, { taskId: prepare, exitCode: 0 }),
+          statusMessage(id, 'running', 3, { taskId: hello }),
+          statusMessage(id, 'timed_out', 9, { reason: 'ran past its timeout' }),
         ),
       );
       assert.deepEqual(
@@ -345,8 +309,8 @@ describe('OperationStateRepository', () => {
     });
 
     it('ends them lost when the dispatcher reports the operation lost', async () => {
-      const id = await state.create(plan());
-      await apply(status(id, 'lost', 5, { reason: 'abandoned' }));
+      const id = await state.create(testPlan());
+      await apply(statusMessage(id, 'lost', 5, { reason: 'abandoned' }));
       assert.deepEqual(
         (await tasks(id)).map((task) => task.status),
         ['lost', 'lost'],
@@ -354,19 +318,19 @@ describe('OperationStateRepository', () => {
     });
 
     it('moves tasks forward the same way, and only tasks of the operation named', async () => {
-      const id = await state.create(plan());
-      const other = await state.create(plan());
+      const id = await state.create(testPlan());
+      const other = await state.create(testPlan());
       const [prepare, hello] = (await tasks(id)).map((task) => task.id);
       await apply(
-        status(id, 'running', 10, { taskId: prepare }),
-        status(id, 'succeeded', 11, { taskId: prepare, exitCode: 0 }),
-        status(id, 'running', 12, { taskId: hello }),
-        status(id, 'failed', 13, { taskId: hello, exitCode: 1, reason: 'exited with 1' }),
+        statusMessage(id, 'running', 10, { taskId: prepare }),
+        statusMessage(id, 'succeeded', 11, { taskId: prepare, exitCode: 0 }),
+        statusMessage(id, 'running', 12, { taskId: hello }),
+        statusMessage(id, 'failed', 13, { taskId: hello, exitCode: 1, reason: 'exited with 1' }),
       );
       await apply(
-        status(id, 'running', 20, { taskId: prepare }),
-        status(id, 'succeeded', 21, { taskId: hello, exitCode: 0 }),
-        status(other, 'running', 22, { taskId: prepare }),
+        statusMessage(id, 'running', 20, { taskId: prepare }),
+        statusMessage(id, 'succeeded', 21, { taskId: hello, exitCode: 0 }),
+        statusMessage(other, 'running', 22, { taskId: prepare }),
       );
       const rows = await ds.query(
         `SELECT status, reason, exit_code, started_at, finished_at FROM tasks
