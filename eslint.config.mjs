@@ -44,4 +44,26 @@ export default tseslint.config(
     files: ['test/**/*.ts', '**/*.spec.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
+  {
+    // Tests may check configuration against each app's environment (its published contract).
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/libs/*',
+                '../../libs/**',
+                '**/apps/*/src/**',
+                '!**/apps/*/src/*.environment',
+              ],
+              message: 'Import libs through their @app/... alias.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

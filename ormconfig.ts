@@ -1,6 +1,9 @@
 import 'reflect-metadata';
-import { dataSourceOptions } from '@app/database';
+import { DatabaseSettings, dataSourceOptions } from '@app/database';
+import { readSettings } from '@app/platform';
 import { DataSource } from 'typeorm';
 
 /** The DataSource the TypeORM CLI uses (`npm run typeorm -- migration:show`). */
-export default new DataSource(dataSourceOptions(process.env, 'aegir-typeorm-cli'));
+export default new DataSource(
+  dataSourceOptions(readSettings(DatabaseSettings, process.env), 'aegir-typeorm-cli'),
+);

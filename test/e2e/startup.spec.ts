@@ -3,19 +3,33 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AppProcess } from '../support/processes';
+import { AppProcess, type AppName } from '../support/processes';
 import { fixtures } from '../support/stack';
 
 /** Start-up refuses bad configuration with a message that says what and where. */
 describe('start-up checks', () => {
   let brokenCatalogue: string;
-  const base = {
+  const databaseUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
+  const amqpUrl = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
+  const common = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
+    CATALOGUE_DIR: fixtures.catalogueDir,
     PLAYBOOKS_DIR: fixtures.playbooksDir,
-    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
-    AMQP_URL: process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/',
   };
+  /** What each app may hold, as the README and docker/ give it. */
+  const base: Record<Exclude<AppName, 'console'>, NodeJS.ProcessEnv> = {
+    api: { ...common, DATABASE_URL: databaseUrl },
+    relay: { ...common, DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl },
+    dispatcher: { ...common, AMQP_URL: amqpUrl },
+  };
+
+  /** Starts the app, expects exit code 1 and returns what it wrote to stderr. */
+  async function refused(app: Exclude<AppName, 'console'>, env: NodeJS.ProcessEnv) {
+    const process = new AppProcess(app, { ...base[app], ...env });
+    assert.equal(await process.waitForExit(), 1, process.text());
+    return process.stderr();
+  }
 
   before(async () => {
     brokenCatalogue = await mkdtemp(join(tmpdir(), 'aegir-broken-catalogue-'));
@@ -31,7 +45,7 @@ describe('start-up checks', () => {
 
   for (const app of ['api', 'dispatcher'] as const) {
     it(`${app}: a broken catalogue file stops start-up, naming the file and the field`, async () => {
-      const process = new AppProcess(app, { ...base, CATALOGUE_DIR: brokenCatalogue });
+      const process = new AppProcess(app, { ...base[app], CATALOGUE_DIR: brokenCatalogue });
       const code = await process.exited;
       assert.equal(code, 1, process.text());
       assert.match(process.text(), /test\.sleep\.yml: tasks\[0\]\.timeout must be integer/);
@@ -39,18 +53,56 @@ describe('start-up checks', () => {
   }
 
   it('relay: a bad setting stops start-up, naming the variable', async () => {
-    const process = new AppProcess('relay', { ...base, RELAY_EVENTS_BATCH: 'lots' });
-    assert.equal(await process.exited, 1);
-    assert.match(process.text(), /RELAY_EVENTS_BATCH must be an integer >= 1, got "lots"/);
+    const stderr = await refused('relay', { RELAY_EVENTS_BATCH: 'lots' });
+    assert.match(
+      stderr,
+      /^aegir relay failed to start: RELAY_EVENTS_BATCH must be an integer >= 1, got "lots"\n$/,
+    );
   });
 
   it('dispatcher: a pool name that cannot be a queue name is refused', async () => {
-    const process = new AppProcess('dispatcher', {
-      ...base,
-      CATALOGUE_DIR: fixtures.catalogueDir,
-      DISPATCHER_POOL: 'Bad Pool!',
+    const stderr = await refused('dispatcher', { DISPATCHER_POOL: 'Bad Pool!' });
+    assert.match(stderr, /DISPATCHER_POOL must match .*, got "Bad Pool!"/);
+  });
+
+  it('dispatcher: a bad number stops start-up before it connects, naming the variable', async () => {
+    // no broker at this address: the check comes first, so the answer is immediate
+    const stderr = await refused('dispatcher', {
+      AMQP_URL: 'amqp://guest:guest@127.0.0.1:1/',
+      DISPATCHER_CONCURRENCY: '0',
     });
-    assert.equal(await process.exited, 1);
-    assert.match(process.text(), /DISPATCHER_POOL must match/);
+    assert.match(
+      stderr,
+      /^aegir dispatcher failed to start: DISPATCHER_CONCURRENCY must be an integer >= 1, got "0"\n$/,
+    );
+  });
+
+  it('api: refuses to start holding broker credentials (AMQP_URL set)', async () => {
+    const stderr = await refused('api', { AMQP_URL: amqpUrl });
+    assert.match(
+      stderr,
+      /^aegir api failed to start: AMQP_URL is set, but the api never holds broker credentials: remove every AMQP_\* variable from the api's environment\n$/,
+    );
+  });
+
+  it('dispatcher: refuses to start holding database credentials (DATABASE_URL set)', async () => {
+    const stderr = await refused('dispatcher', { DATABASE_URL: databaseUrl });
+    assert.match(
+      stderr,
+      /^aegir dispatcher failed to start: DATABASE_URL is set, but the dispatcher never holds database credentials: remove every DATABASE_\* variable from the dispatcher's environment\n$/,
+    );
+  });
+
+  it('api and relay: a bad LOG_LEVEL is refused before anything connects', async () => {
+    for (const app of ['api', 'relay'] as const) {
+      const stderr = await refused(app, {
+        LOG_LEVEL: 'loud',
+        DATABASE_URL: 'postgres://nowhere:1/x',
+      });
+      assert.match(
+        stderr,
+        /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/,
+      );
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { dataSourceOptions, runMigrations } from '@app/database';
+import { DatabaseSettings, dataSourceOptions, runMigrations } from '@app/database';
+import { readSettings } from '@app/platform';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 
@@ -20,6 +21,11 @@ async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   } finally {
     await client.end();
   }
+}
+
+/** What the apps would connect with, given only DATABASE_URL. */
+export function testDataSourceOptions(url: string): ReturnType<typeof dataSourceOptions> {
+  return dataSourceOptions(readSettings(DatabaseSettings, { DATABASE_URL: url }), 'aegir-test');
 }
 
 /** A fresh, migrated database of its own for one test file; drop() removes it. */
@@ -45,7 +51,7 @@ export async function createTestDatabase(
   };
 
   if (options.migrate !== false) {
-    const ds = new DataSource(dataSourceOptions({ DATABASE_URL: url.toString() }, 'aegir-test'));
+    const ds = new DataSource(testDataSourceOptions(url.toString()));
     try {
       await ds.initialize();
       await runMigrations(ds);
@@ -64,7 +70,7 @@ export async function openTestDataSource(
   prefix: string,
 ): Promise<{ db: TestDatabase; ds: DataSource; close: () => Promise<void> }> {
   const db = await createTestDatabase(prefix);
-  const ds = new DataSource(dataSourceOptions({ DATABASE_URL: db.url }, 'aegir-test'));
+  const ds = new DataSource(testDataSourceOptions(db.url));
   await ds.initialize();
   return {
     db,

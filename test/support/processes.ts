@@ -24,6 +24,8 @@ function extraNodeArgs(): string[] {
 /** A real app process, its output kept for the test to read. */
 export class AppProcess {
   readonly output: string[] = [];
+  /** What the process wrote to stderr alone (also in `output`). */
+  readonly errors: string[] = [];
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
@@ -45,6 +47,7 @@ export class AppProcess {
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => this.output.push(chunk));
     }
+    this.child.stderr!.on('data', (chunk: string) => this.errors.push(chunk));
     this.exited = new Promise((done) => this.child.on('exit', (code) => done(code)));
   }
 
@@ -93,6 +96,10 @@ export class AppProcess {
 
   text(): string {
     return this.output.join('');
+  }
+
+  stderr(): string {
+    return this.errors.join('');
   }
 
   /** Resolves when the output contains `marker`; rejects if the process exits first. */

@@ -1,8 +1,9 @@
-import { Module, ValidationPipe } from '@nestjs/common';
+import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { CatalogueModule } from '@app/catalogue';
 import { DatabaseModule } from '@app/database';
-import { loggingModule } from '@app/platform';
+import { loggingModule, SettingsModule } from '@app/platform';
+import { apiEnvironment } from './api.environment';
 import { BadInputFilter } from './bad-input.filter';
 import { CatalogueController } from './catalogue.controller';
 import { ConflictFilter } from './conflict.filter';
@@ -29,4 +30,9 @@ import { OperationsController } from './operations/operations.controller';
     { provide: APP_FILTER, useClass: ConflictFilter },
   ],
 })
-export class ApiModule {}
+export class ApiModule {
+  /** The api with its settings, read from the environment now: a bad one throws ConfigurationError. */
+  static async forRoot(): Promise<DynamicModule> {
+    return { module: ApiModule, imports: [await SettingsModule.forRoot(apiEnvironment)] };
+  }
+}

@@ -2,7 +2,6 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module';
-import { apiConfigFromEnv } from './config';
 
 export const API_PREFIX = 'api/v1';
 
@@ -11,8 +10,10 @@ export const API_PREFIX = 'api/v1';
  * Checks the configuration first, so a bad value stops start-up before anything connects.
  */
 export async function createApiApp(): Promise<INestApplication> {
-  apiConfigFromEnv();
-  const app = await NestFactory.create(ApiModule, { bufferLogs: true, abortOnError: false });
+  const app = await NestFactory.create(await ApiModule.forRoot(), {
+    bufferLogs: true,
+    abortOnError: false,
+  });
   app.useLogger(app.get(Logger));
   app.setGlobalPrefix(API_PREFIX);
   return app;

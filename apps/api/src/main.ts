@@ -1,13 +1,13 @@
 import { Logger } from 'nestjs-pino';
 import { exitOnStartupFailure, runUntilSignalled } from '@app/platform';
+import { ApiSettings } from './api.settings';
 import { API_PREFIX, createApiApp } from './app';
-import { apiConfigFromEnv } from './config';
 
 async function main(): Promise<void> {
-  const config = apiConfigFromEnv();
   const app = await createApiApp();
-  await app.listen(config.port, config.host);
-  app.get(Logger).log(`api listening on http://${config.host}:${config.port}/${API_PREFIX}`);
+  const { port, host } = app.get(ApiSettings);
+  await app.listen(port, host);
+  app.get(Logger).log(`api listening on http://${host}:${port}/${API_PREFIX}`);
   runUntilSignalled(app, 'api');
 }
 

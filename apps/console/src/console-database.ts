@@ -1,5 +1,10 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { dataSourceOptions, OperationStateRepository, OperationStore } from '@app/database';
+import {
+  DatabaseSettings,
+  dataSourceOptions,
+  OperationStateRepository,
+  OperationStore,
+} from '@app/database';
 import { redactUrl } from '@app/platform';
 import { DataSource } from 'typeorm';
 import { CliError, describeError } from './cli-error';
@@ -11,6 +16,8 @@ import { CliError, describeError } from './cli-error';
 @Injectable()
 export class ConsoleDatabase implements OnModuleDestroy {
   private opening?: Promise<DataSource>;
+
+  constructor(private readonly settings: DatabaseSettings) {}
 
   dataSource(): Promise<DataSource> {
     this.opening ??= this.open();
@@ -28,13 +35,13 @@ export class ConsoleDatabase implements OnModuleDestroy {
   }
 
   private async open(): Promise<DataSource> {
-    const options = dataSourceOptions(process.env, 'aegir-console');
+    const options = dataSourceOptions(this.settings, 'aegir-console');
     const ds = new DataSource({ ...options, connectTimeoutMS: 10_000 });
     try {
       await ds.initialize();
     } catch (error) {
       this.opening = undefined;
-      const where = redactUrl(options.url ?? '');
+      const where = redactUrl(this.settings.url);
       throw new CliError(`cannot reach PostgreSQL at ${where}: ${describeError(error)}`);
     }
     return ds;

@@ -1,4 +1,5 @@
-import { Injectable, Module, type Provider } from '@nestjs/common';
+import { Injectable, Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { SettingsModule } from '@app/platform';
 import { InjectCommander } from 'nest-commander';
 import { BrokerSetupCommand } from './commands/broker-setup.command';
 import { DbMigrateCommand } from './commands/db-migrate.command';
@@ -12,6 +13,7 @@ import { OpRetryCommand } from './commands/op-retry.command';
 import { OpShowCommand } from './commands/op-show.command';
 import { ConsoleCatalogue } from './console-catalogue';
 import { ConsoleDatabase } from './console-database';
+import { consoleEnvironment } from './console.environment';
 
 /** Names the program `aegir` in help and error output (commander would say `main`). */
 @Injectable()
@@ -42,4 +44,9 @@ export const COMMANDS: Provider[] = [
 @Module({
   providers: [ProgramName, ConsoleDatabase, ConsoleCatalogue, ...COMMANDS],
 })
-export class ConsoleModule {}
+export class ConsoleModule {
+  /** The CLI with its settings, read from the environment now: a bad one throws ConfigurationError. */
+  static async forRoot(): Promise<DynamicModule> {
+    return { module: ConsoleModule, imports: [await SettingsModule.forRoot(consoleEnvironment)] };
+  }
+}

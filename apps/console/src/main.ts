@@ -6,7 +6,7 @@ import { ConsoleModule } from './console.module';
 
 /** The `aegir` admin CLI. Errors print as `error: <message>` and exit 1, without a stack. */
 async function main(): Promise<void> {
-  await CommandFactory.run(ConsoleModule, {
+  await CommandFactory.run(await ConsoleModule.forRoot(), {
     logger: ['warn', 'error'],
     abortOnError: false,
     // Commander has already printed its own message (unknown option, missing argument, help).

@@ -70,7 +70,9 @@ describe('DispatchService', () => {
       { noAck: true },
     );
 
-    const moduleRef = await Test.createTestingModule({ imports: [DispatcherModule] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [await DispatcherModule.forRoot()],
+    }).compile();
     dispatcher = moduleRef.createNestApplication({ logger: ['error'] });
     await startAmqpMicroservice(dispatcher);
   });

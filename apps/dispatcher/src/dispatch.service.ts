@@ -1,6 +1,5 @@
 import {
   BeforeApplicationShutdown,
-  Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
@@ -28,7 +27,7 @@ import { describeError } from '@app/platform';
 import { ProcessRunner } from '@app/runner';
 import { ClaimClient } from './claims';
 import { controlQueueOf } from './dispatcher.queues';
-import { DISPATCHER_CONFIG, type DispatcherConfig } from './dispatcher.config';
+import { DispatcherSettings } from './dispatcher.settings';
 import { OperationEvents, spillDirFor } from './operation-events';
 import { OperationRun } from './operation-run';
 import { RecentlyCancelled } from './recently-cancelled';
@@ -63,7 +62,7 @@ export class DispatchService
     private readonly amqp: AmqpChannels,
     private readonly transport: AmqpTransport,
     private readonly catalogue: Catalogue,
-    @Inject(DISPATCHER_CONFIG) private readonly config: DispatcherConfig,
+    private readonly config: DispatcherSettings,
     private readonly runner: ProcessRunner,
   ) {
     this.slots = config.concurrency;

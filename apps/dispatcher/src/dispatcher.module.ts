@@ -1,11 +1,12 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { amqpTransportProvider, AmqpModule } from '@app/amqp';
 import { brokerTopology } from '@app/contracts';
-import { loggingModule } from '@app/platform';
+import { loggingModule, SettingsModule } from '@app/platform';
 import { CatalogueModule } from '@app/catalogue';
 import { RunnerModule } from '@app/runner';
-import { DISPATCHER_CONFIG, dispatcherConfigFromEnv } from './dispatcher.config';
+import { dispatcherEnvironment } from './dispatcher.environment';
 import { dispatcherQueues } from './dispatcher.queues';
+import { DispatcherSettings } from './dispatcher.settings';
 import { DispatchController } from './dispatch.controller';
 import { DispatchService } from './dispatch.service';
 
@@ -13,15 +14,25 @@ import { DispatchService } from './dispatch.service';
 @Module({
   imports: [
     loggingModule('aegir-dispatcher'),
-    AmqpModule.forRoot('aegir-dispatcher', () => brokerTopology([dispatcherConfigFromEnv().pool])),
+    AmqpModule.forRoot('aegir-dispatcher', {
+      inject: [DispatcherSettings],
+      useFactory: (settings: DispatcherSettings) => brokerTopology([settings.pool]),
+    }),
     CatalogueModule.forRoot(),
     RunnerModule,
   ],
   controllers: [DispatchController],
   providers: [
-    { provide: DISPATCHER_CONFIG, useFactory: () => dispatcherConfigFromEnv() },
-    amqpTransportProvider({ inject: [DISPATCHER_CONFIG], queues: dispatcherQueues }),
+    amqpTransportProvider({ inject: [DispatcherSettings], queues: dispatcherQueues }),
     DispatchService,
   ],
 })
-export class DispatcherModule {}
+export class DispatcherModule {
+  /** The dispatcher with its settings, read from the environment now: a bad one throws ConfigurationError. */
+  static async forRoot(): Promise<DynamicModule> {
+    return {
+      module: DispatcherModule,
+      imports: [await SettingsModule.forRoot(dispatcherEnvironment)],
+    };
+  }
+}

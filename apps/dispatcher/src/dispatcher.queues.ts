@@ -1,6 +1,6 @@
 import { EnvelopeDeserializer, type TransportQueue } from '@app/amqp';
 import { decodeControl, decodeDispatch, Exchanges, Queues } from '@app/contracts';
-import type { DispatcherConfig } from './dispatcher.config';
+import type { DispatcherSettings } from './dispatcher.settings';
 
 /** A fixed name: claims sent before a reconnect are still answered to it afterwards. */
 export function controlQueueOf(dispatcherId: string): string {
@@ -11,7 +11,7 @@ export function controlQueueOf(dispatcherId: string): string {
  * The control queue first: claims need somewhere to be answered before work is taken.
  * It is this dispatcher's own (exclusive), bound to the control fanout for cancels.
  */
-export function dispatcherQueues(config: DispatcherConfig): TransportQueue[] {
+export function dispatcherQueues(config: DispatcherSettings): TransportQueue[] {
   const control = controlQueueOf(config.id);
   return [
     {

@@ -5,7 +5,7 @@ import { exitOnStartupFailure, runUntilSignalled } from '@app/platform';
 import { DispatcherModule } from './dispatcher.module';
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create(DispatcherModule, { bufferLogs: true });
+  const app = await NestFactory.create(await DispatcherModule.forRoot(), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   await startAmqpMicroservice(app);
   runUntilSignalled(app, 'dispatcher');

@@ -14,11 +14,18 @@ import {
   type LogStream,
   type StatusMessage,
 } from '@app/contracts';
-import { ProcessRunner, RunnerModule, type RunningProcess, type RunOptions } from '@app/runner';
+import { readSettings } from '@app/platform';
+import {
+  ProcessRunner,
+  RunnerModule,
+  type RunningProcess,
+  type RunOptions,
+  type RunResult,
+} from '@app/runner';
 import { Test } from '@nestjs/testing';
-import { dispatcherConfigFromEnv, type DispatcherConfig } from './dispatcher.config';
+import { DispatcherSettings } from './dispatcher.settings';
 import { OperationEvents } from './operation-events';
-import { OperationRun } from './operation-run';
+import { OperationRun, taskOutcome } from './operation-run';
 
 const DISPATCHER_ID = 'disp-test';
 
@@ -98,7 +105,7 @@ function dispatch(
 
 describe('OperationRun', () => {
   let base: string;
-  let config: DispatcherConfig;
+  let config: DispatcherSettings;
   let catalogue: Catalogue;
   let runner: ProcessRunner;
   let closeRunnerModule: () => Promise<void>;
@@ -109,7 +116,7 @@ describe('OperationRun', () => {
     runner = moduleRef.get(ProcessRunner);
     closeRunnerModule = () => moduleRef.close();
     base = await mkdtemp(join(tmpdir(), 'aegir-operation-run-'));
-    config = dispatcherConfigFromEnv({
+    config = readSettings(DispatcherSettings, {
       DISPATCHER_ID,
       DISPATCHER_WORK_DIR: join(base, 'work'),
       DISPATCHER_STATE_DIR: join(base, 'state'),
@@ -128,7 +135,7 @@ describe('OperationRun', () => {
 
   function start(
     message: DispatchMessage,
-    options: { catalogue?: Catalogue; config?: DispatcherConfig; runner?: ProcessRunner } = {},
+    options: { catalogue?: Catalogue; config?: DispatcherSettings; runner?: ProcessRunner } = {},
   ): { run: OperationRun; recorder: Recorder } {
     const recorder = new Recorder();
     const runConfig = options.config ?? config;
@@ -452,7 +459,7 @@ describe('OperationRun', () => {
 
     async function runHostile(ansi?: 'keep' | 'strip') {
       const message = dispatch('stub.hostile', ['long', 'hostile', 'colour']);
-      const runConfig = dispatcherConfigFromEnv({
+      const runConfig = readSettings(DispatcherSettings, {
         DISPATCHER_WORK_DIR: config.workDir,
         DISPATCHER_STATE_DIR: config.stateDir,
         ...(ansi && { DISPATCHER_ANSI: ansi }),
@@ -516,6 +523,86 @@ describe('OperationRun', () => {
         hostile.map((line) => line.text),
         ['a\uFFFDb\uFFFDc'],
       );
+    });
+  });
+});
+
+describe('taskOutcome', () => {
+  const run = (result: Omit<RunResult, 'durationMs'>): RunResult => ({ ...result, durationMs: 5 });
+
+  it('exit code 0 is succeeded, with no reason', () => {
+    assert.deepEqual(taskOutcome(run({ outcome: 'exited', exitCode: 0, signal: null })), {
+      status: 'succeeded',
+      reason: null,
+    });
+  });
+
+  it('another exit code is failed, naming the code', () => {
+    assert.deepEqual(taskOutcome(run({ outcome: 'exited', exitCode: 3, signal: null })), {
+      status: 'failed',
+      reason: 'exited with code 3',
+    });
+  });
+
+  it('death by a signal nobody sent on purpose is failed, naming the signal', () => {
+    assert.deepEqual(taskOutcome(run({ outcome: 'exited', exitCode: null, signal: 'SIGSEGV' })), {
+      status: 'failed',
+      reason: 'killed by SIGSEGV',
+    });
+  });
+
+  it('a timeout is timed_out, with the runner’s reason or a default', () => {
+    assert.deepEqual(
+      taskOutcome(
+        run({
+          outcome: 'timed_out',
+          exitCode: null,
+          signal: 'SIGTERM',
+          error: 'timed out after 30000 ms',
+        }),
+      ),
+      { status: 'timed_out', reason: 'timed out after 30000 ms' },
+    );
+    assert.deepEqual(
+      taskOutcome(run({ outcome: 'timed_out', exitCode: null, signal: 'SIGKILL' })),
+      { status: 'timed_out', reason: 'timed out' },
+    );
+  });
+
+  it('a stop is cancelled, with the runner’s reason or a default', () => {
+    assert.deepEqual(
+      taskOutcome(
+        run({
+          outcome: 'cancelled',
+          exitCode: null,
+          signal: 'SIGTERM',
+          error: 'stopped: cancelled',
+        }),
+      ),
+      { status: 'cancelled', reason: 'stopped: cancelled' },
+    );
+    // Even when the process caught SIGTERM and exited 0, a stopped task did not succeed.
+    assert.deepEqual(taskOutcome(run({ outcome: 'cancelled', exitCode: 0, signal: null })), {
+      status: 'cancelled',
+      reason: 'cancelled',
+    });
+  });
+
+  it('a process that could not start is failed, with the spawn error', () => {
+    assert.deepEqual(
+      taskOutcome(
+        run({
+          outcome: 'spawn_failed',
+          exitCode: null,
+          signal: null,
+          error: 'command not found: nope',
+        }),
+      ),
+      { status: 'failed', reason: 'command not found: nope' },
+    );
+    assert.deepEqual(taskOutcome(run({ outcome: 'spawn_failed', exitCode: null, signal: null })), {
+      status: 'failed',
+      reason: 'could not start the process',
     });
   });
 });

@@ -7,7 +7,7 @@ import {
   type RunResult,
   type RunningProcess,
 } from '@app/runner';
-import type { DispatcherConfig } from './dispatcher.config';
+import type { DispatcherSettings } from './dispatcher.settings';
 import type { OperationEvents } from './operation-events';
 
 interface PlannedTask {
@@ -49,7 +49,7 @@ export class OperationRun {
     private readonly message: DispatchMessage,
     private readonly events: OperationEvents,
     private readonly catalogue: Catalogue,
-    private readonly config: DispatcherConfig,
+    private readonly config: DispatcherSettings,
     private readonly runner: ProcessRunner,
   ) {}
 

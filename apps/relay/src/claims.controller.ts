@@ -1,10 +1,10 @@
-import { BeforeApplicationShutdown, Controller, Inject, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Logger } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { Redeliver } from '@app/amqp';
 import type { ClaimMessage, ClaimResultMessage } from '@app/contracts';
 import { OperationStateRepository } from '@app/database';
 import { DatabaseRetry, isDataError } from './database-retry';
-import { RELAY_CONFIG, type RelayConfig } from './relay.config';
+import { RelaySettings } from './relay.settings';
 
 /**
  * The claims queue: a dispatcher asks before it runs anything, and the answer goes to its
@@ -18,7 +18,7 @@ export class ClaimsController implements BeforeApplicationShutdown {
 
   constructor(
     private readonly state: OperationStateRepository,
-    @Inject(RELAY_CONFIG) config: RelayConfig,
+    config: RelaySettings,
   ) {
     this.retry = new DatabaseRetry(config.databaseRetryMs, this.logger);
   }

@@ -1,6 +1,5 @@
 import {
   BeforeApplicationShutdown,
-  Inject,
   Injectable,
   Logger,
   OnApplicationShutdown,
@@ -12,7 +11,7 @@ import { singleEvents, type EventMessage } from '@app/contracts';
 import { DatabaseRetry, isDataError } from './database-retry';
 import { storeEvents } from './event-writer';
 import { isLineMessage } from './log-lines';
-import { RELAY_CONFIG, type RelayConfig } from './relay.config';
+import { RelaySettings } from './relay.settings';
 
 /**
  * Gathers events into batches, in lanes, and writes each batch in one transaction. An event's
@@ -29,7 +28,7 @@ export class EventBatches implements BeforeApplicationShutdown, OnApplicationShu
   constructor(
     private readonly dataSource: DataSource,
     private readonly state: OperationStateRepository,
-    @Inject(RELAY_CONFIG) config: RelayConfig,
+    config: RelaySettings,
   ) {
     this.retry = new DatabaseRetry(config.databaseRetryMs, this.logger);
     this.batcher = new LaneBatcher<EventMessage>(

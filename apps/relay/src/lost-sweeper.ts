@@ -1,6 +1,5 @@
 import {
   BeforeApplicationShutdown,
-  Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
@@ -9,7 +8,7 @@ import { AmqpTransport } from '@app/amqp';
 import { Queues } from '@app/contracts';
 import { ConflictError, OperationStateRepository } from '@app/database';
 import { describeError } from '@app/platform';
-import { RELAY_CONFIG, type RelayConfig } from './relay.config';
+import { RelaySettings } from './relay.settings';
 
 /**
  * Ends operations whose dispatcher went silent: `running` with no heartbeat for longer
@@ -26,7 +25,7 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     private readonly state: OperationStateRepository,
     private readonly transport: AmqpTransport,
-    @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
+    private readonly config: RelaySettings,
   ) {}
 
   onApplicationBootstrap(): void {

@@ -5,7 +5,7 @@ import { exitOnStartupFailure, runUntilSignalled } from '@app/platform';
 import { RelayModule } from './relay.module';
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create(RelayModule, { bufferLogs: true });
+  const app = await NestFactory.create(await RelayModule.forRoot(), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   await startAmqpMicroservice(app);
   runUntilSignalled(app, 'relay');

@@ -1,6 +1,5 @@
 import {
   BeforeApplicationShutdown,
-  Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
@@ -16,7 +15,7 @@ import {
   type PendingOutboxRow,
 } from '@app/database';
 import { PgListener } from './pg-listener';
-import { RELAY_CONFIG, type RelayConfig } from './relay.config';
+import { RelaySettings } from './relay.settings';
 
 /**
  * Moves outbox rows to the broker. Woken by NOTIFY, polling as a fallback; rows are
@@ -38,7 +37,7 @@ export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicatio
     private readonly dataSource: DataSource,
     private readonly state: OperationStateRepository,
     private readonly amqp: AmqpChannels,
-    @Inject(RELAY_CONFIG) private readonly config: RelayConfig,
+    private readonly config: RelaySettings,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,28 +1,28 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { amqpTransportProvider, AmqpModule, EnvelopeDeserializer } from '@app/amqp';
 import { brokerTopology, decodeClaim, decodeEvent, EVENT_KINDS, Queues } from '@app/contracts';
-import { loggingModule } from '@app/platform';
+import { loggingModule, SettingsModule } from '@app/platform';
 import { DatabaseModule } from '@app/database';
 import { ClaimsController } from './claims.controller';
 import { EventBatches } from './event-batches';
 import { EventsController } from './events.controller';
 import { LostSweeper } from './lost-sweeper';
 import { OutboxPublisher } from './outbox-publisher';
-import { RELAY_CONFIG, relayConfigFromEnv, type RelayConfig } from './relay.config';
+import { relayEnvironment } from './relay.environment';
+import { RelaySettings } from './relay.settings';
 
 /** The front-end worker: the only app that holds both database and broker credentials. */
 @Module({
   imports: [
     loggingModule('aegir-relay'),
     DatabaseModule.forRoot({ appName: 'aegir-relay' }),
-    AmqpModule.forRoot('aegir-relay', () => brokerTopology([])),
+    AmqpModule.forRoot('aegir-relay', { useFactory: () => brokerTopology([]) }),
   ],
   controllers: [EventsController, ClaimsController],
   providers: [
-    { provide: RELAY_CONFIG, useFactory: () => relayConfigFromEnv() },
     amqpTransportProvider({
-      inject: [RELAY_CONFIG],
-      queues: (config: RelayConfig) => [
+      inject: [RelaySettings],
+      queues: (config: RelaySettings) => [
         {
           queue: Queues.events,
           prefetch: config.eventsPrefetch,
@@ -42,7 +42,12 @@ import { RELAY_CONFIG, relayConfigFromEnv, type RelayConfig } from './relay.conf
     LostSweeper,
   ],
 })
-export class RelayModule {}
+export class RelayModule {
+  /** The relay with its settings, read from the environment now: a bad one throws ConfigurationError. */
+  static async forRoot(): Promise<DynamicModule> {
+    return { module: RelayModule, imports: [await SettingsModule.forRoot(relayEnvironment)] };
+  }
+}
 
 /** Claims decided at once; each is one UPDATE on the pool's connections. */
 const CLAIMS_PREFETCH = 200;

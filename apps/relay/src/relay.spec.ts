@@ -93,7 +93,9 @@ describe('relay', () => {
     channel = await connection.createConfirmChannel();
     await declareTopology(channel, brokerTopology(['default', 'early']));
 
-    const moduleRef = await Test.createTestingModule({ imports: [RelayModule] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [await RelayModule.forRoot()],
+    }).compile();
     relay = moduleRef.createNestApplication({ logger: ['error'] });
     ds = relay.get(DataSource);
     store = relay.get(OperationStore);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import {
   Controller,
+  Global,
   Injectable,
   Logger,
   Module,
@@ -27,11 +28,13 @@ import {
   type ClaimMessage,
   type LogMessage,
 } from '@app/contracts';
-import { sleep, waitUntil } from '../../../test/support/wait';
+import { readSettings } from '@app/platform';
 import { createTestVhost, type TestVhost } from '../../../test/support/broker';
+import { sleep, waitUntil } from '../../../test/support/wait';
 import { AmqpContext } from './amqp-context';
 import { amqpTransportProvider, AmqpTransport, startAmqpMicroservice } from './amqp-transport';
 import { AmqpModule } from './amqp.module';
+import { AmqpSettings } from './amqp.settings';
 import { EnvelopeDeserializer } from './envelope-deserializer';
 import { Redeliver } from './handler-outcomes';
 
@@ -102,8 +105,19 @@ class LifecycleProbe
   }
 }
 
+/** As an app's settings module would: AMQP_URL is read when the module is compiled. */
+@Global()
 @Module({
-  imports: [AmqpModule.forRoot('aegir-test-transport', () => brokerTopology([]))],
+  providers: [{ provide: AmqpSettings, useFactory: () => readSettings(AmqpSettings, process.env) }],
+  exports: [AmqpSettings],
+})
+class TestSettings {}
+
+@Module({
+  imports: [
+    TestSettings,
+    AmqpModule.forRoot('aegir-test-transport', { useFactory: () => brokerTopology([]) }),
+  ],
   controllers: [TestController],
   providers: [LifecycleProbe, amqpTransportProvider({ inject: [], queues: () => queues })],
 })

@@ -10,8 +10,8 @@ import type { ConfirmChannel } from 'amqplib';
 import { lastValueFrom } from 'rxjs';
 import { encodeMessage } from '@app/contracts';
 import { AmqpContext } from './amqp-context';
-import { AMQP_OPTIONS, AmqpChannels } from './amqp.module';
-import type { AmqpOptions } from './amqp.config';
+import { AmqpChannels } from './amqp.module';
+import { AmqpSettings } from './amqp.settings';
 import type { EnvelopeDeserializer } from './envelope-deserializer';
 import { HandlerErrorPassthrough, Redeliver, Refuse } from './handler-outcomes';
 import type { ConsumerHorizon, Delivery, QueueConsumer } from './queue-consumer';
@@ -178,8 +178,8 @@ export function amqpTransportProvider<Deps extends unknown[]>(options: {
 }): FactoryProvider<AmqpTransport> {
   return {
     provide: AmqpTransport,
-    inject: [AmqpChannels, AMQP_OPTIONS, ...options.inject],
-    useFactory: (channels: AmqpChannels, amqp: AmqpOptions, ...deps: unknown[]) =>
+    inject: [AmqpChannels, AmqpSettings, ...options.inject],
+    useFactory: (channels: AmqpChannels, amqp: AmqpSettings, ...deps: unknown[]) =>
       new AmqpTransport(channels, {
         queues: options.queues(...(deps as Deps)),
         connectTimeoutMs: amqp.connectTimeoutMs,

@@ -2,6 +2,7 @@ import {
   DynamicModule,
   Global,
   Injectable,
+  InjectionToken,
   Logger,
   Module,
   OnApplicationShutdown,
@@ -16,12 +17,16 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
 import type { Topology } from '@app/contracts';
 import { redactUrl } from '@app/platform';
-import { amqpOptionsFromEnv, type AmqpOptions } from './amqp.config';
+import { AmqpSettings } from './amqp.settings';
 import { ConfirmedPublisher } from './confirmed-publisher';
 import { QueueConsumer, type ConsumerOptions } from './queue-consumer';
 import { declareTopology } from './topology';
 
-export const AMQP_OPTIONS = Symbol('AMQP_OPTIONS');
+/** The topology an app declares at start, made from what `inject` names (e.g. its settings). */
+export interface TopologyFactory {
+  inject?: InjectionToken[];
+  useFactory: (...deps: never[]) => Topology;
+}
 
 /** The one place apps get channels, publishers and consumers from. */
 @Injectable()
@@ -32,7 +37,7 @@ export class AmqpChannels implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly connection: AmqpConnection,
-    private readonly options: AmqpOptions,
+    private readonly settings: AmqpSettings,
     private readonly topology?: Topology,
   ) {}
 
@@ -63,7 +68,7 @@ export class AmqpChannels implements OnModuleInit, OnApplicationShutdown {
   confirmedPublisher(): ConfirmedPublisher {
     this.publisher ??= new ConfirmedPublisher(
       (setup) => this.createChannel('publisher', setup),
-      this.options.publishTimeoutMs,
+      this.settings.publishTimeoutMs,
     );
     return this.publisher;
   }
@@ -91,27 +96,26 @@ export class AmqpChannels implements OnModuleInit, OnApplicationShutdown {
 export class AmqpModule {
   /**
    * golevelup owns the connection (reconnects, start-up wait); handlers are never
-   * discovered, and a failing one would be nacked to the dead-letter exchange.
+   * discovered, and a failing one would be nacked to the dead-letter exchange. The broker
+   * comes from the app's AmqpSettings.
    */
-  static forRoot(appName: string, topology?: () => Topology): DynamicModule {
-    // The environment is read when the app starts, not when this module is imported: a bad
-    // AMQP_URL is then a start-up failure with a clear message, and tests can set it first.
+  static forRoot(appName: string, topology?: TopologyFactory): DynamicModule {
     return {
       module: AmqpModule,
       imports: [
         RabbitMQModule.forRootAsync({
-          useFactory: () => {
-            const options = amqpOptionsFromEnv();
+          inject: [AmqpSettings],
+          useFactory: (settings: AmqpSettings) => {
             return {
               name: appName,
-              uri: options.url,
+              uri: settings.url,
               registerHandlers: false,
               enableControllerDiscovery: false,
               enableDirectReplyTo: false,
               defaultSubscribeErrorBehavior: MessageHandlerErrorBehavior.NACK,
               connectionInitOptions: {
                 wait: true,
-                timeout: options.connectTimeoutMs,
+                timeout: settings.connectTimeoutMs,
                 reject: true,
               },
               connectionManagerOptions: {
@@ -129,17 +133,18 @@ export class AmqpModule {
         }),
       ],
       providers: [
-        { provide: AMQP_OPTIONS, useFactory: () => amqpOptionsFromEnv() },
         {
           provide: AmqpChannels,
-          inject: [AmqpConnection, AMQP_OPTIONS],
-          useFactory: (connection: AmqpConnection, options: AmqpOptions) => {
-            new Logger(AmqpModule.name).log(`broker ${redactUrl(options.url)}`);
-            return new AmqpChannels(connection, options, topology?.());
+          inject: [AmqpConnection, AmqpSettings, ...(topology?.inject ?? [])],
+          useFactory: (connection: AmqpConnection, settings: AmqpSettings, ...deps: unknown[]) => {
+            new Logger(AmqpModule.name).log(`broker ${redactUrl(settings.url)}`);
+            const makeTopology = topology?.useFactory as
+              ((...deps: unknown[]) => Topology) | undefined;
+            return new AmqpChannels(connection, settings, makeTopology?.(...deps));
           },
         },
       ],
-      exports: [AmqpChannels, AMQP_OPTIONS],
+      exports: [AmqpChannels],
     };
   }
 }

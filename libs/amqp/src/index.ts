@@ -1,6 +1,6 @@
 export * from './amqp-context';
 export * from './amqp-transport';
-export * from './amqp.config';
+export * from './amqp.settings';
 export * from './amqp.module';
 export * from './confirmed-publisher';
 export * from './envelope-deserializer';

@@ -1,17 +1,12 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { resolve } from 'node:path';
 import { Catalogue } from './catalogue';
+import { CatalogueSettings } from './catalogue.settings';
 import { loadCatalogue, type CatalogueOptions } from './load';
 
-/** CATALOGUE_DIR and PLAYBOOKS_DIR, defaulting to ./catalogue and ./playbooks. */
-export function catalogueOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CatalogueOptions {
-  return {
-    dir: resolve(env.CATALOGUE_DIR || 'catalogue'),
-    playbooksDir: resolve(env.PLAYBOOKS_DIR || 'playbooks'),
-  };
-}
-
-/** Provides the `Catalogue`, loaded once at start-up: a bad catalogue stops the app booting. */
+/**
+ * Provides the `Catalogue`, loaded once at start-up from the app's CatalogueSettings (or
+ * the options given): a bad catalogue stops the app booting.
+ */
 @Global()
 @Module({})
 export class CatalogueModule {
@@ -19,10 +14,13 @@ export class CatalogueModule {
     return {
       module: CatalogueModule,
       providers: [
-        {
-          provide: Catalogue,
-          useFactory: () => loadCatalogue(options ?? catalogueOptionsFromEnv()),
-        },
+        options
+          ? { provide: Catalogue, useFactory: () => loadCatalogue(options) }
+          : {
+              provide: Catalogue,
+              inject: [CatalogueSettings],
+              useFactory: (settings: CatalogueSettings) => loadCatalogue(settings),
+            },
       ],
       exports: [Catalogue],
     };

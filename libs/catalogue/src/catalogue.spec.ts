@@ -5,9 +5,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { describe, it } from 'node:test';
+import { Global, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { readSettings } from '@app/platform';
 import { Catalogue } from './catalogue';
-import { CatalogueModule, catalogueOptionsFromEnv } from './catalogue.module';
+import { CatalogueModule } from './catalogue.module';
+import { CatalogueSettings } from './catalogue.settings';
 import { PlanError } from './catalogue-errors';
 import { loadCatalogue } from './load';
 
@@ -349,12 +352,12 @@ void describe('Catalogue.resolveTask', () => {
 
 void describe('CatalogueModule', () => {
   void it('reads CATALOGUE_DIR and PLAYBOOKS_DIR, defaulting to ./catalogue and ./playbooks', () => {
-    assert.deepEqual(catalogueOptionsFromEnv({}), {
+    assert.deepEqual(readSettings(CatalogueSettings, {}), {
       dir: resolve('catalogue'),
       playbooksDir: resolve('playbooks'),
     });
     assert.deepEqual(
-      catalogueOptionsFromEnv({
+      readSettings(CatalogueSettings, {
         CATALOGUE_DIR: 'test/fixtures/catalogue',
         PLAYBOOKS_DIR: '/srv/pb',
       }),
@@ -362,22 +365,24 @@ void describe('CatalogueModule', () => {
     );
   });
 
-  void it('provides the Catalogue loaded from the environment', async () => {
-    const saved = { dir: process.env.CATALOGUE_DIR, playbooks: process.env.PLAYBOOKS_DIR };
-    process.env.CATALOGUE_DIR = 'test/fixtures/catalogue';
-    process.env.PLAYBOOKS_DIR = 'test/fixtures/playbooks';
-    try {
-      const moduleRef = await Test.createTestingModule({
-        imports: [CatalogueModule.forRoot()],
-      }).compile();
-      const catalogue = moduleRef.get(Catalogue);
-      assert.ok(catalogue instanceof Catalogue);
-      assert.ok(catalogue.get('test.fail'));
-      await moduleRef.close();
-    } finally {
-      restore('CATALOGUE_DIR', saved.dir);
-      restore('PLAYBOOKS_DIR', saved.playbooks);
-    }
+  void it('provides the Catalogue loaded from the app’s CatalogueSettings', async () => {
+    const settings = readSettings(CatalogueSettings, {
+      CATALOGUE_DIR: 'test/fixtures/catalogue',
+      PLAYBOOKS_DIR: 'test/fixtures/playbooks',
+    });
+    @Global()
+    @Module({
+      providers: [{ provide: CatalogueSettings, useValue: settings }],
+      exports: [CatalogueSettings],
+    })
+    class AppSettings {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [AppSettings, CatalogueModule.forRoot()],
+    }).compile();
+    const catalogue = moduleRef.get(Catalogue);
+    assert.ok(catalogue instanceof Catalogue);
+    assert.ok(catalogue.get('test.fail'));
+    await moduleRef.close();
   });
 
   void it('fails to start with a broken catalogue', async () => {
@@ -389,8 +394,3 @@ void describe('CatalogueModule', () => {
     );
   });
 });
-
-function restore(name: string, value: string | undefined): void {
-  if (value === undefined) delete process.env[name];
-  else process.env[name] = value;
-}

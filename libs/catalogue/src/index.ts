@@ -2,4 +2,5 @@ export * from './types';
 export { Catalogue, TARGET_PATTERN, type PlanRequest } from './catalogue';
 export { CatalogueError, PlanError } from './catalogue-errors';
 export { loadCatalogue, type CatalogueOptions } from './load';
-export { CatalogueModule, catalogueOptionsFromEnv } from './catalogue.module';
+export { CatalogueModule } from './catalogue.module';
+export { CatalogueSettings } from './catalogue.settings';

@@ -1,26 +1,24 @@
 import type { DataSource } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
-import { integerFromEnv } from '@app/platform';
+import type { DatabaseSettings } from './database.settings';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 
-export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/aegir';
-
 /** The connection every app and the TypeORM CLI use. The schema comes from migrations only. */
 export function dataSourceOptions(
-  env: NodeJS.ProcessEnv = process.env,
+  settings: Pick<DatabaseSettings, 'url' | 'poolSize'>,
   appName = 'aegir',
 ): PostgresConnectionOptions {
   return {
     type: 'postgres',
-    url: env.DATABASE_URL || DEFAULT_DATABASE_URL,
+    url: settings.url,
     entities: ENTITIES,
     migrations: MIGRATIONS,
     synchronize: false,
     migrationsRun: false,
     migrationsTransactionMode: 'each',
     applicationName: appName,
-    extra: { max: integerFromEnv(env, 'DATABASE_POOL_SIZE', 10, 1) },
+    extra: { max: settings.poolSize },
   };
 }
 

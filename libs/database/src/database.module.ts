@@ -1,7 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { integerFromEnv } from '@app/platform';
 import { dataSourceOptions } from './data-source';
+import { DatabaseSettings } from './database.settings';
 import { OperationStateRepository } from './operation-state.repository';
 import { OperationStore } from './operation-store';
 
@@ -12,7 +12,7 @@ export interface DatabaseModuleOptions {
 
 /**
  * The DataSource (via TypeOrmModule), the OperationStore and the OperationStateRepository,
- * for every module of an app.
+ * for every module of an app; the connection comes from the app's DatabaseSettings.
  */
 @Global()
 @Module({})
@@ -22,9 +22,10 @@ export class DatabaseModule {
       module: DatabaseModule,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => ({
-            ...dataSourceOptions(process.env, options.appName),
-            retryAttempts: integerFromEnv(process.env, 'DATABASE_CONNECT_RETRIES', 5, 0),
+          inject: [DatabaseSettings],
+          useFactory: (settings: DatabaseSettings) => ({
+            ...dataSourceOptions(settings, options.appName),
+            retryAttempts: settings.connectRetries,
             retryDelay: 1000,
           }),
         }),

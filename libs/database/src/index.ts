@@ -3,6 +3,7 @@ export * from './conflict-error';
 export * from './cursor';
 export * from './data-source';
 export * from './database.module';
+export * from './database.settings';
 export * from './entities';
 export * from './migrations';
 export * from './operation-state.repository';

@@ -3,8 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { OPERATION_STATUSES } from '@app/contracts';
 import { DataSource } from 'typeorm';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
-import { dataSourceOptions, runMigrations } from './data-source';
+import {
+  createTestDatabase,
+  testDataSourceOptions,
+  type TestDatabase,
+} from '../../../test/support/database';
+import { runMigrations } from './data-source';
 import { Init1764500000000 } from './migrations';
 
 const TABLES = ['log_lines', 'operations', 'outbox', 'tasks'];
@@ -23,7 +27,7 @@ describe('migrations', () => {
 
   before(async () => {
     db = await createTestDatabase('aegir_test_migrations', { migrate: false });
-    ds = new DataSource(dataSourceOptions({ DATABASE_URL: db.url }, 'aegir-test'));
+    ds = new DataSource(testDataSourceOptions(db.url));
     await ds.initialize();
   });
 
@@ -43,7 +47,7 @@ describe('migrations', () => {
     assert.deepEqual(await tables(ds), []);
     // The first migration alone, with an operation and a log line written under it…
     const first = new DataSource({
-      ...dataSourceOptions({ DATABASE_URL: db.url }, 'aegir-test'),
+      ...testDataSourceOptions(db.url),
       migrations: [Init1764500000000],
     });
     await first.initialize();

@@ -1,7 +1,7 @@
 import { Command, CommandRunner } from 'nest-commander';
-import { amqpOptionsFromEnv } from '@app/amqp';
+import { AmqpSettings } from '@app/amqp';
 import { redactUrl } from '@app/platform';
-import { catalogueOptionsFromEnv, loadCatalogue } from '@app/catalogue';
+import { CatalogueSettings, loadCatalogue } from '@app/catalogue';
 import { setUpBroker } from '../demo/broker-setup';
 
 @Command({
@@ -10,9 +10,16 @@ import { setUpBroker } from '../demo/broker-setup';
     'Declare the exchanges and queues (a quorum queue per catalogue pool, events, dead letters); idempotent',
 })
 export class BrokerSetupCommand extends CommandRunner {
+  constructor(
+    private readonly amqp: AmqpSettings,
+    private readonly catalogue: CatalogueSettings,
+  ) {
+    super();
+  }
+
   async run(): Promise<void> {
-    const { url } = amqpOptionsFromEnv();
-    const pools = loadCatalogue(catalogueOptionsFromEnv()).pools();
+    const { url } = this.amqp;
+    const pools = loadCatalogue(this.catalogue).pools();
     const topology = await setUpBroker(url, pools);
     console.log(`broker ${redactUrl(url)}: declared`);
     for (const exchange of topology.exchanges)

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { DataSource } from 'typeorm';
-import { amqpOptionsFromEnv } from '@app/amqp';
+import { AmqpSettings } from '@app/amqp';
 import { freeLocalPort, redactUrl } from '@app/platform';
-import { catalogueOptionsFromEnv, loadCatalogue } from '@app/catalogue';
+import { CatalogueSettings, loadCatalogue } from '@app/catalogue';
 import { isTerminal, type OperationStatus } from '@app/contracts';
-import { dataSourceOptions, runMigrations } from '@app/database';
+import { DatabaseSettings, dataSourceOptions, runMigrations } from '@app/database';
 import { AppProcess } from '../demo/app-process';
 import { setUpBroker } from '../demo/broker-setup';
+import { DemoSettings } from '../demo/demo.settings';
 import { checkAnsible, checkBroker, ensureDatabase } from '../demo/preflight';
 
 interface DemoOptions {
@@ -41,10 +42,19 @@ function envFor(app: 'api' | 'relay' | 'dispatcher', all: NodeJS.ProcessEnv): No
     'Check the services, migrate, set up the broker, start relay, dispatcher and api, run demo.hello over REST and print its live log',
 })
 export class DemoCommand extends CommandRunner {
+  constructor(
+    private readonly database: DatabaseSettings,
+    private readonly amqp: AmqpSettings,
+    private readonly catalogueSettings: CatalogueSettings,
+    private readonly demo: DemoSettings,
+  ) {
+    super();
+  }
+
   async run(_args: string[], options: DemoOptions): Promise<void> {
-    const dbOptions = dataSourceOptions(process.env, 'aegir-console');
-    const databaseUrl = (dbOptions as { url: string }).url;
-    const { url: amqpUrl } = amqpOptionsFromEnv();
+    const dbOptions = dataSourceOptions(this.database, 'aegir-console');
+    const databaseUrl = this.database.url;
+    const amqpUrl = this.amqp.url;
 
     ok(`PostgreSQL at ${redactUrl(databaseUrl)} (database ${await ensureDatabase(databaseUrl)})`);
     await checkBroker(amqpUrl);
@@ -59,12 +69,13 @@ export class DemoCommand extends CommandRunner {
     } finally {
       await dataSource.destroy();
     }
-    const catalogue = loadCatalogue(catalogueOptionsFromEnv());
+    const catalogue = loadCatalogue(this.catalogueSettings);
     await setUpBroker(amqpUrl, catalogue.pools());
     ok(`broker topology declared for pools: ${catalogue.pools().join(', ')}`);
 
-    const port = process.env.API_PORT ? Number(process.env.API_PORT) : await freeLocalPort();
-    const env = { ...process.env, API_PORT: String(port), API_HOST: '127.0.0.1' };
+    // API_PORT as given (the api checks it), else a free port
+    const port = this.demo.apiPort ?? String(await freeLocalPort());
+    const env = { ...process.env, API_PORT: port, API_HOST: '127.0.0.1' };
     const logDir = await mkdtemp(join(tmpdir(), 'aegir-demo-'));
     const apps = (['relay', 'dispatcher', 'api'] as const).map(
       (app) => new AppProcess(app, envFor(app, env), logDir),

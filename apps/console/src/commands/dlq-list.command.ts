@@ -1,4 +1,4 @@
-import { amqpOptionsFromEnv } from '@app/amqp';
+import { AmqpSettings } from '@app/amqp';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { printable, readDeadLetters } from '../dead-letters';
 import { integerFlag } from '../flags';
@@ -16,10 +16,13 @@ interface DlqListOptions {
     'Show the messages in the dead-letter queue with the reason each was dead-lettered, without removing them',
 })
 export class DlqListCommand extends CommandRunner {
+  constructor(private readonly amqp: AmqpSettings) {
+    super();
+  }
+
   async run(_args: string[], options: DlqListOptions): Promise<void> {
     const limit = integerFlag('--limit', options.limit, 1, 1000) ?? 50;
-    const { url } = amqpOptionsFromEnv();
-    const page = await readDeadLetters(url, limit);
+    const page = await readDeadLetters(this.amqp.url, limit);
     if (options.json) {
       for (const message of page.messages) await out(`${JSON.stringify(message)}\n`);
       if (page.messages.length === 0) await write(process.stderr, `${page.queue} is empty\n`);

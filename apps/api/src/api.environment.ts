@@ -1,0 +1,16 @@
+import { CatalogueSettings } from '@app/catalogue';
+import { DatabaseSettings } from '@app/database';
+import { defineAppEnvironment, LoggingSettings } from '@app/platform';
+import { ApiSettings } from './api.settings';
+
+/** The api's environment: PostgreSQL and the catalogue, and never the broker. */
+export const apiEnvironment = defineAppEnvironment({
+  app: 'api',
+  sections: {
+    api: ApiSettings,
+    database: DatabaseSettings,
+    catalogue: CatalogueSettings,
+    logging: LoggingSettings,
+  },
+  forbidden: [{ prefix: 'AMQP_', reason: 'the api never holds broker credentials' }],
+});

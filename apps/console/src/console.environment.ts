@@ -1,0 +1,19 @@
+import { AmqpSettings } from '@app/amqp';
+import { CatalogueSettings } from '@app/catalogue';
+import { DatabaseSettings } from '@app/database';
+import { defineAppEnvironment } from '@app/platform';
+import { DemoSettings } from './demo/demo.settings';
+
+/**
+ * The `aegir` CLI's environment: it administers both sides. Its log level is fixed (warnings
+ * and errors); the apps `demo` starts read the rest of the environment themselves.
+ */
+export const consoleEnvironment = defineAppEnvironment({
+  app: 'console',
+  sections: {
+    database: DatabaseSettings,
+    amqp: AmqpSettings,
+    catalogue: CatalogueSettings,
+    demo: DemoSettings,
+  },
+});

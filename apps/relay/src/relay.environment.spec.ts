@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { relayEnvironment } from './relay.environment';
+
+const RELAY_DEFAULTS = {
+  RELAY_OUTBOX_POLL_MS: ['outboxPollMs', 1000],
+  RELAY_OUTBOX_BATCH: ['outboxBatch', 100],
+  RELAY_EVENTS_PREFETCH: ['eventsPrefetch', 64],
+  RELAY_EVENTS_BATCH: ['eventsBatch', 32],
+  RELAY_EVENTS_BATCH_MS: ['eventsBatchMs', 10],
+  RELAY_EVENTS_LANES: ['eventsLanes', 2],
+  RELAY_DATABASE_RETRY_MS: ['databaseRetryMs', 1000],
+  RELAY_LOST_AFTER_MS: ['lostAfterMs', 60000],
+  RELAY_LOST_CHECK_MS: ['lostCheckMs', 5000],
+} as const;
+
+describe('relayEnvironment', () => {
+  it('reads its own, the database, broker and logging variables', () => {
+    assert.equal(relayEnvironment.app, 'relay');
+    assert.deepEqual(relayEnvironment.variables, [
+      ...Object.keys(RELAY_DEFAULTS),
+      'DATABASE_URL',
+      'DATABASE_POOL_SIZE',
+      'DATABASE_CONNECT_RETRIES',
+      'AMQP_URL',
+      'AMQP_PUBLISH_TIMEOUT_MS',
+      'AMQP_CONNECT_TIMEOUT_MS',
+      'LOG_LEVEL',
+    ]);
+  });
+
+  it('has the README’s defaults for an empty environment', () => {
+    assert.deepEqual(relayEnvironment.validate({}), {
+      relay: Object.fromEntries(Object.values(RELAY_DEFAULTS)),
+      database: {
+        url: 'postgres://postgres@127.0.0.1:5432/aegir',
+        poolSize: 10,
+        connectRetries: 5,
+      },
+      amqp: {
+        url: 'amqp://guest:guest@127.0.0.1:5672/',
+        publishTimeoutMs: 10000,
+        connectTimeoutMs: 15000,
+      },
+      logging: { level: 'info' },
+    });
+  });
+
+  it('holds both credentials, and reads every variable', () => {
+    const settings = relayEnvironment.validate({
+      DATABASE_URL: 'postgres://db/aegir',
+      AMQP_URL: 'amqps://broker/aegir',
+      AMQP_PUBLISH_TIMEOUT_MS: '500',
+      AMQP_CONNECT_TIMEOUT_MS: '700',
+      ...Object.fromEntries(
+        Object.keys(RELAY_DEFAULTS).map((name, index) => [name, `${index + 1}`]),
+      ),
+    });
+    assert.equal(settings.database.url, 'postgres://db/aegir');
+    assert.deepEqual(settings.amqp, {
+      url: 'amqps://broker/aegir',
+      publishTimeoutMs: 500,
+      connectTimeoutMs: 700,
+    });
+    assert.deepEqual(
+      settings.relay,
+      Object.fromEntries(Object.values(RELAY_DEFAULTS).map(([key], index) => [key, index + 1])),
+    );
+  });
+
+  for (const name of Object.keys(RELAY_DEFAULTS)) {
+    for (const value of ['x', '0']) {
+      it(`refuses ${name}=${JSON.stringify(value)}, naming it`, () => {
+        assert.throws(() => relayEnvironment.validate({ [name]: value }), {
+          name: 'ConfigurationError',
+          message: `${name} must be an integer >= 1, got ${JSON.stringify(value)}`,
+        });
+      });
+    }
+  }
+
+  it('refuses an AMQP_URL that is not amqp:// or amqps://, without showing its password', () => {
+    assert.throws(() => relayEnvironment.validate({ AMQP_URL: 'http://aegir:s3cret@broker/' }), {
+      message: 'AMQP_URL must start with amqp:// or amqps://, got "http://aegir:***@broker/"',
+    });
+    assert.throws(() => relayEnvironment.validate({ AMQP_PUBLISH_TIMEOUT_MS: '0' }), {
+      message: 'AMQP_PUBLISH_TIMEOUT_MS must be an integer >= 1, got "0"',
+    });
+  });
+});

@@ -1,0 +1,39 @@
+import { IntegerVariable } from '@app/platform';
+
+export class RelaySettings {
+  /** Outbox polling when no NOTIFY arrives. */
+  @IntegerVariable('RELAY_OUTBOX_POLL_MS', { min: 1 })
+  readonly outboxPollMs: number = 1000;
+
+  /** Outbox rows claimed at once. */
+  @IntegerVariable('RELAY_OUTBOX_BATCH', { min: 1 })
+  readonly outboxBatch: number = 100;
+
+  /** Unacked events held. */
+  @IntegerVariable('RELAY_EVENTS_PREFETCH', { min: 1 })
+  readonly eventsPrefetch: number = 64;
+
+  /** Events written per transaction. */
+  @IntegerVariable('RELAY_EVENTS_BATCH', { min: 1 })
+  readonly eventsBatch: number = 32;
+
+  /** Longest wait to fill a batch. */
+  @IntegerVariable('RELAY_EVENTS_BATCH_MS', { min: 1 })
+  readonly eventsBatchMs: number = 10;
+
+  /** Batches written at once, on as many connections; an operation's events keep one lane. */
+  @IntegerVariable('RELAY_EVENTS_LANES', { min: 1 })
+  readonly eventsLanes: number = 2;
+
+  /** Wait between tries while PostgreSQL does not answer. */
+  @IntegerVariable('RELAY_DATABASE_RETRY_MS', { min: 1 })
+  readonly databaseRetryMs: number = 1000;
+
+  /** A running operation whose dispatcher is silent this long is `lost`. */
+  @IntegerVariable('RELAY_LOST_AFTER_MS', { min: 1 })
+  readonly lostAfterMs: number = 60000;
+
+  /** How often that is checked. */
+  @IntegerVariable('RELAY_LOST_CHECK_MS', { min: 1 })
+  readonly lostCheckMs: number = 5000;
+}
