@@ -2,8 +2,9 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module';
+import { API_PREFIX } from './api-prefix';
 
-export const API_PREFIX = 'api/v1';
+export { API_PREFIX };
 
 /**
  * Builds the api exactly as it runs, without listening: main.ts and the tests share it.

@@ -2,6 +2,7 @@ export * from './amqp-context';
 export * from './amqp-transport';
 export * from './amqp.settings';
 export * from './amqp.module';
+export * from './broker-ping';
 export * from './confirmed-publisher';
 export * from './envelope-deserializer';
 export * from './handler-outcomes';

@@ -2,6 +2,7 @@ export * from './channels';
 export * from './conflict-error';
 export * from './cursor';
 export * from './data-source';
+export * from './database-ping';
 export * from './database.module';
 export * from './database.settings';
 export * from './entities';

@@ -2,6 +2,7 @@ export * from './app-environment';
 export * from './bootstrap';
 export * from './configuration-error';
 export * from './env-variables';
+export * from './health-check';
 export * from './logging';
 export * from './logging.settings';
 export * from './net';
