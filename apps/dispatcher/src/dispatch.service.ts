@@ -88,9 +88,13 @@ export class DispatchService
     );
   }
 
-  /** Operations an earlier run of this dispatcher left unfinished are reported lost, once. */
+  /**
+   * Operations an earlier run of this dispatcher left unfinished are reported lost, each
+   * forgotten once the broker confirmed its report (a start that fails half-way reports the
+   * rest next time; the relay ignores a second `lost` for an operation that has ended).
+   */
   private async reportAbandoned(): Promise<void> {
-    for (const operationId of await this.workDir.clearAbandoned()) {
+    for (const operationId of await this.workDir.abandoned()) {
       const reason = `dispatcher ${this.config.id} restarted while running it`;
       this.logger.warn(`operation ${operationId}: ${reason}; reported lost`);
       const lost: EventMessage = {
@@ -104,6 +108,7 @@ export class DispatchService
         dispatcherId: this.config.id,
       };
       await this.publish(Exchanges.events, lost.kind, lost);
+      await this.workDir.forget(operationId);
     }
   }
 

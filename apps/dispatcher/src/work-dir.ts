@@ -62,19 +62,26 @@ export class WorkDir {
   }
 
   /**
-   * Removes what earlier runs left behind and returns the operations they were running,
-   * after killing every process still running for them (a task's process group outlives
-   * a dispatcher killed with -9).
+   * The operations earlier runs left unfinished here, after killing every process still
+   * running for them (a task's process group outlives a dispatcher killed with -9). What
+   * they left stays until `forget()`: an operation is forgotten only once it is reported.
    */
-  async clearAbandoned(): Promise<string[]> {
+  async abandoned(): Promise<string[]> {
     const operations = new Set<string>();
     for (const entry of await readdir(this.path)) {
       const match = LEFTOVER.exec(entry);
-      if (!match) continue;
-      operations.add(match[1]);
-      await rm(join(this.path, entry), { recursive: true, force: true });
+      if (match) operations.add(match[1]);
     }
     if (operations.size > 0) await killProcessesOf(operations);
     return [...operations];
+  }
+
+  /** Removes what an earlier run left of one operation (its workspace, its spill files). */
+  async forget(operationId: string): Promise<void> {
+    for (const entry of await readdir(this.path)) {
+      if (LEFTOVER.exec(entry)?.[1] === operationId) {
+        await rm(join(this.path, entry), { recursive: true, force: true });
+      }
+    }
   }
 }
