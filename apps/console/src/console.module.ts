@@ -11,6 +11,7 @@ import { OpListCommand } from './commands/op-list.command';
 import { OpLogCommand } from './commands/op-log.command';
 import { OpRetryCommand } from './commands/op-retry.command';
 import { OpShowCommand } from './commands/op-show.command';
+import { SetupLocalCommand } from './commands/setup-local.command';
 import { ConsoleCatalogue } from './console-catalogue';
 import { ConsoleDatabase } from './console-database';
 import { consoleEnvironment } from './console.environment';
@@ -35,6 +36,7 @@ export const COMMANDS: Provider[] = [
   OpCancelCommand,
   OpRetryCommand,
   DlqListCommand,
+  SetupLocalCommand,
 ];
 
 /**

@@ -9,3 +9,4 @@ export * from './net';
 export * from './redact-url';
 export * from './settings';
 export * from './settings.module';
+export * from './machine';

@@ -12,6 +12,7 @@ import { AppProcess } from '../demo/app-process';
 import { setUpBroker } from '../demo/broker-setup';
 import { DemoSettings } from '../demo/demo.settings';
 import { checkAnsible, checkBroker, ensureDatabase } from '../demo/preflight';
+import { prepareLocalMachine } from '../local-machine';
 
 interface DemoOptions {
   target: string;
@@ -39,7 +40,7 @@ function envFor(app: 'api' | 'relay' | 'dispatcher', all: NodeJS.ProcessEnv): No
 @Command({
   name: 'demo',
   description:
-    'Check the services, migrate, set up the broker, start relay, dispatcher and api, run demo.hello over REST and print its live log',
+    'Prepare this machine (setup:local), check the services, migrate, set up the broker, start relay, dispatcher and api, run demo.hello over REST and print its live log',
 })
 export class DemoCommand extends CommandRunner {
   constructor(
@@ -56,6 +57,7 @@ export class DemoCommand extends CommandRunner {
     const databaseUrl = this.database.url;
     const amqpUrl = this.amqp.url;
 
+    await prepareLocalMachine(this.database, this.amqp);
     ok(`PostgreSQL at ${redactUrl(databaseUrl)} (database ${await ensureDatabase(databaseUrl)})`);
     await checkBroker(amqpUrl);
     ok(`RabbitMQ at ${redactUrl(amqpUrl)}`);

@@ -1,0 +1,2 @@
+export * from './machine-host';
+export * from './prepare-machine';
