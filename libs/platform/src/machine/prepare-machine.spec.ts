@@ -96,12 +96,21 @@ describe('prepareMachine', () => {
     assert.equal(said[1], 'PostgreSQL answers on 127.0.0.1:5432 (started)');
   });
 
-  it('starts RabbitMQ detached and waits for it when the broker does not answer', async () => {
+  it('starts RabbitMQ detached and asks until it has started when the broker does not answer', async () => {
     const { host, ran } = scripted({
       postgresUp: true,
       executables: [...ansibleOnPath, ...rabbitInstalled],
       effects: {
+        // the first try comes before the detached node has registered
         rabbitmqctl: (scene) => {
+          if (scene.rabbitUp === undefined) {
+            scene.rabbitUp = false;
+            return {
+              code: 69,
+              stdout: '',
+              stderr: 'Error: unable to perform an operation on node',
+            };
+          }
           scene.rabbitUp = true;
           return ok;
         },
@@ -110,7 +119,8 @@ describe('prepareMachine', () => {
     await prepareMachine(needs, host);
     assert.deepEqual(ran, [
       '/usr/sbin/rabbitmq-server -detached',
-      '/usr/sbin/rabbitmqctl -q await_startup --timeout 120',
+      '/usr/sbin/rabbitmqctl -q await_startup --timeout 60',
+      '/usr/sbin/rabbitmqctl -q await_startup --timeout 60',
     ]);
   });
 

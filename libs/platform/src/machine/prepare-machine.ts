@@ -60,9 +60,14 @@ function endpointOf(url: string, defaultPort: number): Endpoint {
   return { host, port, label: `${parsed.hostname || host}:${port}` };
 }
 
-function lastLine(result: CommandResult): string {
-  const text = (result.stderr.trim() || result.stdout.trim()).split('\n');
-  return text[text.length - 1] || `exit code ${result.code}`;
+/** The line of a command's output that says what went wrong: its first error, else its last. */
+function whatFailed(result: CommandResult): string {
+  const lines = (result.stderr.trim() || result.stdout.trim()).split('\n').filter(Boolean);
+  return (
+    lines.find((line) => /^(error|e:|fatal)/i.test(line.trim())) ??
+    lines[lines.length - 1] ??
+    `exit code ${result.code}`
+  );
 }
 
 /**
@@ -88,6 +93,19 @@ async function answersSoon(host: MachineHost, at: Endpoint, withinMs: number): P
     if (await host.answers(at.host, at.port, 1000)) return true;
     if (Date.now() - started > withinMs) return false;
     await host.sleep(500);
+  }
+}
+
+async function untilSucceeds(
+  host: MachineHost,
+  withinMs: number,
+  attempt: () => Promise<CommandResult>,
+): Promise<CommandResult> {
+  const started = Date.now();
+  for (;;) {
+    const result = await attempt();
+    if (result.code === 0 || Date.now() - started > withinMs) return result;
+    await host.sleep(2000);
   }
 }
 
@@ -131,7 +149,7 @@ async function ensurePostgres(at: Endpoint, url: string, host: MachineHost): Pro
       `PostgreSQL does not answer on ${at.label}: starting it (pg_ctlcluster ${args.join(' ')})`,
     );
     const started = await host.run('pg_ctlcluster', args, { timeoutMs: MINUTE });
-    if (started.code !== 0) failures.push(`${version}/${cluster}: ${lastLine(started)}`);
+    if (started.code !== 0) failures.push(`${version}/${cluster}: ${whatFailed(started)}`);
   }
   if (!(await answersSoon(host, at, 30 * SECOND))) {
     throw new MachineSetupError(
@@ -166,14 +184,15 @@ async function ensureRabbitmq(
   host.say(`RabbitMQ does not answer on ${at.label}: starting it (rabbitmq-server -detached)`);
   const started = await host.run(server, ['-detached'], { timeoutMs: MINUTE });
   if (started.code !== 0) {
-    throw new MachineSetupError(`rabbitmq-server -detached failed: ${lastLine(started)}`, [], 1);
+    throw new MachineSetupError(`rabbitmq-server -detached failed: ${whatFailed(started)}`, [], 1);
   }
-  const ready = await host.run(control, ['-q', 'await_startup', '--timeout', '120'], {
-    timeoutMs: 130 * SECOND,
-  });
+  // Until the detached node has registered, rabbitmqctl cannot reach it and fails at once.
+  const ready = await untilSucceeds(host, 120 * SECOND, () =>
+    host.run(control, ['-q', 'await_startup', '--timeout', '60'], { timeoutMs: 70 * SECOND }),
+  );
   if (ready.code !== 0 || !(await answersSoon(host, at, 30 * SECOND))) {
     throw new MachineSetupError(
-      `RabbitMQ did not come up on ${at.label}: ${lastLine(ready)}`,
+      `RabbitMQ did not come up on ${at.label}: ${whatFailed(ready)}`,
       [],
       1,
     );
@@ -219,7 +238,7 @@ async function ensureAnsible(
       host.say(`ansible-playbook: ${installed.ansiblePlaybook} (installed with apt-get)`);
       return installed;
     }
-    host.say(`apt-get could not install ansible-core: ${lastLine(install)}`);
+    host.say(`apt-get could not install ansible-core: ${whatFailed(install)}`);
   }
 
   const python = await host.which('python3', systemPath);
@@ -238,7 +257,7 @@ async function ensureAnsible(
       host.say(`ansible-playbook: ${installed.ansiblePlaybook} (installed with pip)`);
       return installed;
     }
-    host.say(`pip could not install ansible-core: ${lastLine(pip)}`);
+    host.say(`pip could not install ansible-core: ${whatFailed(pip)}`);
   }
 
   throw new MachineSetupError(
