@@ -613,6 +613,51 @@ describe('api', () => {
     });
   });
 
+  describe('HTTP hardening', () => {
+    const raw = (contentType: string, body: string) =>
+      fetch(`${base}/api/v1/operations`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body,
+      });
+
+    it('refuses a body that is not application/json with 415, and creates nothing', async () => {
+      const before = await count('operations');
+      for (const [type, body] of [
+        ['application/x-www-form-urlencoded', 'type=demo.hello&target=localhost'],
+        ['text/plain', JSON.stringify({ type: 'demo.hello', target: 'localhost' })],
+        ['multipart/form-data; boundary=x', '--x--'],
+      ]) {
+        const response = await raw(type, body);
+        assert.equal(response.status, 415, type);
+        assert.deepEqual(await response.json(), {
+          statusCode: 415,
+          error: 'Unsupported Media Type',
+          message: 'request bodies must be application/json',
+        });
+      }
+      assert.equal(await count('operations'), before);
+    });
+
+    it('refuses JSON nested deeper than 32 levels with 400, naming the bound', async () => {
+      const deep = '['.repeat(33) + ']'.repeat(33);
+      const response = await raw(
+        'application/json',
+        `{"type":"demo.hello","target":"localhost","params":{"x":${deep}}}`,
+      );
+      assert.equal(response.status, 400);
+      assert.match(JSON.stringify(await response.json()), /JSON nested deeper than 32 levels/);
+    });
+
+    it('sends security headers and no X-Powered-By', async () => {
+      const response = await fetch(`${base}/api/v1/catalogue`);
+      await response.body?.cancel();
+      assert.equal(response.headers.get('x-powered-by'), null);
+      assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+      assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    });
+  });
+
   describe('GET /catalogue', () => {
     it('lists every type with its schema and tasks, and nothing of how they run', async () => {
       const reply = await call('GET', '/catalogue');

@@ -1,8 +1,9 @@
-import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module';
 import { API_PREFIX } from './api-prefix';
+import { hardenHttp } from './http-hardening';
 
 export { API_PREFIX };
 
@@ -10,12 +11,15 @@ export { API_PREFIX };
  * Builds the api exactly as it runs, without listening: main.ts and the tests share it.
  * Checks the configuration first, so a bad value stops start-up before anything connects.
  */
-export async function createApiApp(): Promise<INestApplication> {
-  const app = await NestFactory.create(await ApiModule.forRoot(), {
+export async function createApiApp(): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(await ApiModule.forRoot(), {
     bufferLogs: true,
     abortOnError: false,
+    // hardenHttp() adds the one body parser the api takes: JSON
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  hardenHttp(app);
   app.setGlobalPrefix(API_PREFIX);
   return app;
 }

@@ -1,0 +1,79 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import helmet from 'helmet';
+
+/** Deeper JSON is refused before it is parsed: nothing the api takes nests this far. */
+export const MAX_JSON_DEPTH = 32;
+export const MAX_JSON_BYTES = '1mb';
+
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+class RequestRefused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function hasBody(request: IncomingMessage): boolean {
+  const length = request.headers['content-length'];
+  return (
+    request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+  );
+}
+
+function isJson(request: IncomingMessage): boolean {
+  const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  return type === 'application/json';
+}
+
+/** How deep the brackets of a JSON text go, outside its strings. */
+export function jsonDepth(text: Buffer): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const byte = text[i];
+    if (inString) {
+      if (byte === 0x5c)
+        i++; // backslash: skip the escaped byte
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x7b || byte === 0x5b) deepest = Math.max(deepest, ++depth);
+    else if (byte === 0x7d || byte === 0x5d) depth--;
+  }
+  return deepest;
+}
+
+function answer(response: ServerResponse, status: number, error: string, message: string): void {
+  response.statusCode = status;
+  response.setHeader('content-type', 'application/json; charset=utf-8');
+  response.end(JSON.stringify({ statusCode: status, error, message }));
+}
+
+/**
+ * What every request meets before a controller: security headers (helmet, no X-Powered-By),
+ * bodies only as application/json (a plain HTML form cannot post one: 415), at most
+ * MAX_JSON_BYTES and MAX_JSON_DEPTH levels deep (400). Call before the app is initialised.
+ */
+export function hardenHttp(app: NestExpressApplication): void {
+  app.disable('x-powered-by');
+  app.use(helmet());
+  app.use((request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void) => {
+    if (WITH_BODY.has(request.method ?? '') && hasBody(request) && !isJson(request)) {
+      answer(response, 415, 'Unsupported Media Type', 'request bodies must be application/json');
+      return;
+    }
+    next();
+  });
+  app.useBodyParser('json', {
+    limit: MAX_JSON_BYTES,
+    verify: (_request: IncomingMessage, _response: ServerResponse, body: Buffer) => {
+      if (jsonDepth(body) > MAX_JSON_DEPTH) {
+        throw new RequestRefused(400, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+      }
+    },
+  });
+}
