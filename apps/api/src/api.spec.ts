@@ -649,6 +649,43 @@ describe('api', () => {
       assert.match(JSON.stringify(await response.json()), /JSON nested deeper than 32 levels/);
     });
 
+    it('refuses NUL and unpaired surrogates in params, a cancel reason or a filter with 400, writing nothing', async () => {
+      const before = await count('operations');
+      for (const greeting of ['a\\u0000b', '\\ud800', 'x\\udc00y']) {
+        const response = await raw(
+          'application/json',
+          `{"type":"demo.hello","target":"localhost","params":{"greeting":"${greeting}"}}`,
+        );
+        assert.equal(response.status, 400, greeting);
+        assert.match(
+          JSON.stringify(await response.json()),
+          /NUL characters or unpaired UTF-16 surrogates/,
+        );
+      }
+      assert.equal(await count('operations'), before);
+      const created = await post({ type: 'demo.hello', target: 'localhost', params: {} });
+      const cancel = await fetch(`${base}/api/v1/operations/${created.body.id}/cancel`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"reason":"stop\\u0000now"}',
+      });
+      assert.equal(cancel.status, 400);
+      assert.equal(
+        (await call<OperationView>('GET', `/operations/${created.body.id}`)).body.status,
+        'queued',
+      );
+      const list = await fetch(`${base}/api/v1/operations?target=a%00b`);
+      assert.equal(list.status, 400);
+      assert.match(JSON.stringify(await list.json()), /query text must not contain NUL/);
+      // a well-formed pair is text like any other
+      const emoji = await post({
+        type: 'demo.hello',
+        target: 'localhost',
+        params: { greeting: '\u{1F600}' },
+      });
+      assert.equal(emoji.status, 201);
+    });
+
     it('sends security headers and no X-Powered-By', async () => {
       const response = await fetch(`${base}/api/v1/catalogue`);
       await response.body?.cancel();

@@ -29,6 +29,20 @@ function isJson(request: IncomingMessage): boolean {
   return type === 'application/json';
 }
 
+/** NUL and unpaired UTF-16 surrogates: no text column or jsonb value of PostgreSQL takes them. */
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorable = (text: string): boolean =>
+  text.includes('\u0000') || UNPAIRED_SURROGATE.test(text);
+const UNSTORABLE_MESSAGE = 'text must not contain NUL characters or unpaired UTF-16 surrogates';
+
+/** JSON.parse's reviver: refuses, as bad input, a string the database could not store. */
+function refuseUnstorable(this: unknown, key: string, value: unknown): unknown {
+  if ((typeof value === 'string' && unstorable(value)) || unstorable(key)) {
+    throw new RequestRefused(400, UNSTORABLE_MESSAGE);
+  }
+  return value;
+}
+
 /** How deep the brackets of a JSON text go, outside its strings. */
 export function jsonDepth(text: Buffer): number {
   let depth = 0;
@@ -56,7 +70,9 @@ function answer(response: ServerResponse, status: number, error: string, message
 /**
  * What every request meets before a controller: security headers (helmet, no X-Powered-By),
  * bodies only as application/json (a plain HTML form cannot post one: 415), at most
- * MAX_JSON_BYTES and MAX_JSON_DEPTH levels deep (400). Call before the app is initialised.
+ * MAX_JSON_BYTES and MAX_JSON_DEPTH levels deep, and no text in body or query that the
+ * database cannot store (400, where it would have failed as a 500). Call before the app is
+ * initialised.
  */
 export function hardenHttp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
@@ -66,10 +82,18 @@ export function hardenHttp(app: NestExpressApplication): void {
       answer(response, 415, 'Unsupported Media Type', 'request bodies must be application/json');
       return;
     }
+    const query = new URL(request.url ?? '/', 'http://api').searchParams;
+    for (const [name, value] of query) {
+      if (unstorable(name) || unstorable(value)) {
+        answer(response, 400, 'Bad Request', `query ${UNSTORABLE_MESSAGE}`);
+        return;
+      }
+    }
     next();
   });
   app.useBodyParser('json', {
     limit: MAX_JSON_BYTES,
+    reviver: refuseUnstorable,
     verify: (_request: IncomingMessage, _response: ServerResponse, body: Buffer) => {
       if (jsonDepth(body) > MAX_JSON_DEPTH) {
         throw new RequestRefused(400, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
