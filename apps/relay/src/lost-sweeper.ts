@@ -37,7 +37,7 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async sweep(): Promise<void> {
-    const seenUntil = this.judgeableUntil();
+    const seenUntil = await this.judgeableUntil();
     const lost =
       seenUntil === undefined
         ? []
@@ -52,10 +52,12 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
    * the queue, not yet in the database), and not until it has been connected to the
    * broker for the whole limit (after a broker restart, dispatchers need time to speak).
    */
-  private judgeableUntil(): Date | undefined {
+  private async judgeableUntil(): Promise<Date | undefined> {
     const horizon = this.transport.horizon(Queues.events);
     if (!horizon) return undefined;
     if (horizon.seenUntil - horizon.connectedSince < this.config.lostAfterMs) return undefined;
+    // Nothing in hand, but heartbeats may still wait in the queue (a backlog between batches).
+    if (horizon.idle && (await this.transport.ready(Queues.events)) !== 0) return undefined;
     return new Date(horizon.seenUntil);
   }
 

@@ -76,6 +76,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     return this.consumers.get(queue)?.horizon();
   }
 
+  /** See QueueConsumer.ready. */
+  ready(queue: string): Promise<number | undefined> {
+    return this.consumers.get(queue)?.ready() ?? Promise.resolve(undefined);
+  }
+
   /** Drains every queue, in the reverse of the order they were opened. */
   async close(): Promise<void> {
     for (const consumer of [...this.consumers.values()].reverse()) await consumer.stop();

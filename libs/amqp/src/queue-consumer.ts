@@ -32,6 +32,8 @@ export interface ConsumerOptions<T> {
 export interface ConsumerHorizon {
   seenUntil: number;
   connectedSince: number;
+  /** No delivery in hand (seenUntil is now): what still waits in the queue, `ready()` tells. */
+  idle: boolean;
 }
 
 type ChannelFactory = (setup: (channel: ConfirmChannel) => Promise<void>) => ChannelWrapper;
@@ -94,8 +96,24 @@ export class QueueConsumer<T> {
    */
   horizon(): ConsumerHorizon | undefined {
     if (this.connectedSince === undefined) return undefined;
-    const seenUntil = this.inFlight === 0 ? Date.now() : this.drainedAt;
-    return seenUntil === undefined ? undefined : { seenUntil, connectedSince: this.connectedSince };
+    const idle = this.inFlight === 0;
+    const seenUntil = idle ? Date.now() : this.drainedAt;
+    return seenUntil === undefined
+      ? undefined
+      : { seenUntil, connectedSince: this.connectedSince, idle };
+  }
+
+  /**
+   * Messages waiting in the queue, not yet delivered: none in hand does not mean none left,
+   * between a batch's acks and the broker's next deliveries.
+   */
+  async ready(): Promise<number | undefined> {
+    if (!this.channelWrapper || this.connectedSince === undefined) return undefined;
+    try {
+      return (await this.channelWrapper.checkQueue(this.options.queue)).messageCount;
+    } catch {
+      return undefined;
+    }
   }
 
   private async receive(
