@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { freeLocalPort } from '@app/platform';
+import { loadCatalogue } from '@app/catalogue';
+import { createKeySet, freeLocalPort, KeyFileNames } from '@app/platform';
 import { createTestVhost, type TestVhost } from './broker';
 import { createTestDatabase, type TestDatabase } from './database';
 import { AppProcess, appEntry, repoRoot, type AppName } from './processes';
@@ -45,6 +46,8 @@ function baseEnv(): NodeJS.ProcessEnv {
  */
 export class Stack {
   readonly apps = new Map<AppName, AppProcess>();
+  /** The key files of `aegir keys:create` (test/support makes them with createKeySet). */
+  keysDir = '';
   private client?: Client;
   private readonly agent = new HttpAgent({ keepAlive: true });
 
@@ -71,12 +74,19 @@ export class Stack {
       CATALOGUE_DIR: options.catalogueDir ?? fixtures.catalogueDir,
       PLAYBOOKS_DIR: options.playbooksDir ?? fixtures.playbooksDir,
     };
+    const keysDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-keys-'));
+    const pool = options.env?.dispatcher?.DISPATCHER_POOL ?? 'default';
+    createKeySet(keysDir, [
+      pool,
+      ...cataloguePools(catalogue.CATALOGUE_DIR, catalogue.PLAYBOOKS_DIR),
+    ]);
     const env: Record<AppName, NodeJS.ProcessEnv> = {
       api: {
         ...baseEnv(),
         ...catalogue,
         DATABASE_URL: db.url,
         API_PORT: String(port),
+        API_SEALING_KEYS_DIR: keysDir,
         ...options.env?.api,
       },
       relay: {
@@ -84,6 +94,7 @@ export class Stack {
         DATABASE_URL: db.url,
         AMQP_URL: vhost.url,
         RELAY_OUTBOX_POLL_MS: '500',
+        RELAY_SIGNING_KEY_FILE: join(keysDir, KeyFileNames.signingPrivate),
         ...options.env?.relay,
       },
       dispatcher: {
@@ -95,6 +106,8 @@ export class Stack {
         DISPATCHER_KILL_GRACE_MS: '1000',
         DISPATCHER_STATE_DIR: stateDir,
         DISPATCHER_WORK_DIR: workDir,
+        DISPATCHER_SIGNING_PUBLIC_KEY_FILE: join(keysDir, KeyFileNames.signingPublic),
+        DISPATCHER_SEALING_KEY_FILE: join(keysDir, KeyFileNames.sealingPrivate(pool)),
         ...options.env?.dispatcher,
       },
       console: {
@@ -106,6 +119,7 @@ export class Stack {
       },
     };
     const stack = new Stack(db, vhost, `http://127.0.0.1:${port}/api/v1`, stateDir, workDir, env);
+    stack.keysDir = keysDir;
     try {
       await stack.aegir(['broker:setup']);
       await Promise.all(
@@ -304,6 +318,16 @@ export class Stack {
     await this.vhost.delete().catch(() => undefined);
     await rm(this.stateDir, { recursive: true, force: true });
     await rm(this.workDir, { recursive: true, force: true });
+    if (this.keysDir) await rm(this.keysDir, { recursive: true, force: true });
+  }
+}
+
+/** The pools a catalogue names; none when it does not load (a test of a bad catalogue). */
+function cataloguePools(dir: string, playbooksDir: string): string[] {
+  try {
+    return loadCatalogue({ dir, playbooksDir }).pools();
+  } catch {
+    return [];
   }
 }
 

@@ -5,6 +5,7 @@ import { BrokerSetupCommand } from './commands/broker-setup.command';
 import { DbMigrateCommand } from './commands/db-migrate.command';
 import { DemoCommand } from './commands/demo.command';
 import { DlqListCommand } from './commands/dlq-list.command';
+import { KeysCreateCommand } from './commands/keys-create.command';
 import { OpCancelCommand } from './commands/op-cancel.command';
 import { OpCreateCommand } from './commands/op-create.command';
 import { OpListCommand } from './commands/op-list.command';
@@ -28,6 +29,7 @@ export class ProgramName {
 export const COMMANDS: Provider[] = [
   DbMigrateCommand,
   BrokerSetupCommand,
+  KeysCreateCommand,
   DemoCommand,
   OpCreateCommand,
   OpListCommand,
