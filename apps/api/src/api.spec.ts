@@ -295,6 +295,63 @@ describe('api', () => {
       assert.equal(reply.body.next, 4);
     });
 
+    it('bounds a page by bytes as well as lines: limit=10000 over long lines stays small, and next continues', async () => {
+      const long = (await post({ type: 'test.lines', target: 'web1', params: { count: 1 } })).body
+        .id;
+      // 300 lines of 60 000 characters: 18 MB, which one page must not hold
+      await ds.query(
+        `INSERT INTO log_lines (operation_id, seq, stream, line, emitted_at)
+         SELECT $1, n, 'stdout', n || ':' || repeat('y', 60000), now()
+           FROM generate_series(1, 300) n`,
+        [long],
+      );
+      const seen: number[] = [];
+      let after = 0;
+      let pages = 0;
+      for (;;) {
+        const response = await fetch(
+          `${base}/api/v1/operations/${long}/log?after=${after}&limit=10000`,
+        );
+        const text = await response.text();
+        assert.equal(response.status, 200);
+        assert.ok(text.length < 1.2 * 1024 * 1024, `a page of ${text.length} bytes`);
+        const page = JSON.parse(text) as { lines: { seq: number; text: string }[]; next: number };
+        if (page.lines.length === 0) break;
+        assert.ok(page.lines.every((line) => line.text === `${line.seq}:${'y'.repeat(60000)}`));
+        seen.push(...page.lines.map((line) => line.seq));
+        assert.equal(page.next, page.lines.at(-1)!.seq);
+        after = page.next;
+        pages++;
+      }
+      assert.deepEqual(
+        seen,
+        Array.from({ length: 300 }, (_, i) => i + 1),
+        'each line once, in order',
+      );
+      assert.ok(pages >= 16, `${pages} pages`);
+    });
+
+    it('gives a line longer than the byte bound a page of its own', async () => {
+      const huge = (await post({ type: 'test.lines', target: 'web1', params: { count: 1 } })).body
+        .id;
+      await ds.query(
+        `INSERT INTO log_lines (operation_id, seq, stream, line, emitted_at)
+         SELECT $1, n, 'stdout', repeat('z', 1100000 * (n % 2)) || n, now()
+           FROM generate_series(1, 3) n`,
+        [huge],
+      );
+      const first = await call('GET', `/operations/${huge}/log?limit=10000`);
+      assert.deepEqual(
+        first.body.lines.map((l: { seq: number }) => l.seq),
+        [1],
+      );
+      const rest = await call('GET', `/operations/${huge}/log?after=${first.body.next}`);
+      assert.deepEqual(
+        rest.body.lines.map((l: { seq: number }) => l.seq),
+        [2, 3],
+      );
+    });
+
     it('answers 404 for an unknown operation and 400 for bad paging', async () => {
       const unknown = await call('GET', `/operations/${randomUUID()}/log`);
       assert.equal(unknown.status, 404);

@@ -1,13 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadCatalogue, type Catalogue, type ResolvedTask } from '@app/catalogue';
 import {
   logLinesOf,
+  MAX_LINE_LENGTH,
   type DispatchMessage,
   type EventMessage,
   type LogLine,
@@ -25,7 +26,7 @@ import {
 import { Test } from '@nestjs/testing';
 import { DispatcherSettings } from './dispatcher.settings';
 import { OperationEvents } from './operation-events';
-import { OperationRun, taskOutcome } from './operation-run';
+import { OperationRun, systemLine, taskOutcome } from './operation-run';
 
 const DISPATCHER_ID = 'disp-test';
 
@@ -522,6 +523,73 @@ describe('OperationRun', () => {
       assert.deepEqual(
         hostile.map((line) => line.text),
         ['a\uFFFDb\uFFFDc'],
+      );
+    });
+  });
+
+  describe('bounds', () => {
+    let bounded: Catalogue;
+    before(async () => {
+      const dir = join(base, 'bounded-catalogue');
+      await mkdir(dir, { recursive: true });
+      await writeFile(
+        join(dir, 'x.yes.yml'),
+        [
+          'name: x.yes',
+          'description: prints y forever',
+          'maxOutputBytes: 200000',
+          'tasks:',
+          '  - { name: flood, runner: command, argv: [yes] }',
+          '  - { name: after, runner: command, argv: [echo, after] }',
+          '',
+        ].join('\n'),
+      );
+      await writeFile(
+        join(dir, 'x.say.yml'),
+        [
+          'name: x.say',
+          'description: prints its param',
+          'params: { type: object, required: [text], properties: { text: { type: string } } }',
+          'tasks:',
+          "  - { name: say, runner: command, argv: [echo, '{{ params.text }}'] }",
+          '',
+        ].join('\n'),
+      );
+      bounded = loadCatalogue({ dir, playbooksDir: 'test/fixtures/playbooks' });
+    });
+
+    it("stops a task whose output passes the type's maxOutputBytes, and fails the operation with that reason", async () => {
+      const message = dispatch('x.yes', ['flood', 'after']);
+      const [flood, next] = message.tasks.map((task) => task.id);
+      const started = Date.now();
+      const { status, recorder } = await runToEnd(message, { catalogue: bounded });
+      assert.equal(status, 'failed');
+      assert.ok(Date.now() - started < 10_000, 'stopped at once');
+      const reason = 'output passed maxOutputBytes (200000 bytes); stopped';
+      assert.equal(recorder.final.reason, `task "flood": ${reason}`);
+      assert.equal(recorder.statusesOf(flood).at(-1)?.reason, reason);
+      assert.equal(recorder.statusesOf(next).at(-1)?.status, 'cancelled');
+      const bytes = recorder.lines.reduce((sum, line) => sum + Buffer.byteLength(line.text), 0);
+      assert.ok(bytes > 200_000 && bytes < 200_100, `${bytes} bytes kept`);
+      assert.equal(recorder.final.lineCount, recorder.lines.length, 'no seq skipped');
+    });
+
+    it('system lines escape C1 controls and bidi overrides, and fit the wire', () => {
+      assert.equal(systemLine('a\u009b2Jb\u202ec'), 'a\\x9b2Jb\\u202ec');
+      const long = systemLine('z'.repeat(MAX_LINE_LENGTH + 10));
+      assert.equal(long.length, MAX_LINE_LENGTH);
+      assert.ok(long.endsWith('…'));
+    });
+
+    it('writes the command line with control characters from params escaped', async () => {
+      const message = dispatch('x.say', ['say'], { text: 'a\u001b]0;owned\u0007b\u001b[2J c' });
+      const { recorder } = await runToEnd(message, { catalogue: bounded });
+      const system = recorder.lines.filter((line) => line.stream === 'system').map((l) => l.text);
+      // quoted as JSON, which escapes every C0 control; the rest are escaped too
+      assert.equal(system[0], '== task say: echo "a\\u001b]0;owned\\u0007b\\u001b[2J c"');
+      assert.ok(
+        system.every((line) => !/[\u0000-\u001f\u007f-\u009f]/.test(line)),
+        system.join('|'),
       );
     });
   });

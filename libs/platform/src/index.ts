@@ -10,3 +10,4 @@ export * from './redact-url';
 export * from './settings';
 export * from './settings.module';
 export * from './machine';
+export * from './terminal-text';
