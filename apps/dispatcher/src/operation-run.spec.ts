@@ -422,7 +422,10 @@ describe('OperationRun', () => {
       playbookPath: 'relative/site.yml',
       inventory: 'localhost',
     };
-    const stub = { resolveTask: () => relativePlaybook } as unknown as Catalogue;
+    const stub = {
+      resolveTask: () => relativePlaybook,
+      get: () => undefined,
+    } as unknown as Catalogue;
     const message = dispatch('stub.type', ['broken', 'after']);
     const [broken, later] = message.tasks.map((task) => task.id);
     const { status, recorder } = await runToEnd(message, { catalogue: stub });
@@ -456,6 +459,7 @@ describe('OperationRun', () => {
         timeoutSeconds: 30,
         argv: tasks[name],
       }),
+      get: () => undefined,
     } as unknown as Catalogue;
 
     async function runHostile(ansi?: 'keep' | 'strip') {
