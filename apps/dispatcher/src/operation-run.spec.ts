@@ -559,7 +559,26 @@ describe('OperationRun', () => {
           '',
         ].join('\n'),
       );
-      bounded = loadCatalogue({ dir, playbooksDir: 'test/fixtures/playbooks' });
+      const playbooks = join(base, 'bounded-playbooks');
+      await mkdir(playbooks, { recursive: true });
+      const play = (hosts: string) =>
+        `- hosts: ${hosts}\n  connection: local\n  gather_facts: false\n  tasks:\n` +
+        `    - debug:\n        msg: "host=[{{ inventory_hostname }}] type={{ inventory_hostname | type_debug }}"\n`;
+      await writeFile(join(playbooks, 'target.yml'), play("'{{ aegir.target }}'"));
+      await writeFile(join(playbooks, 'nowhere.yml'), play('no_such_group'));
+      for (const name of ['target', 'nowhere']) {
+        await writeFile(
+          join(dir, `x.${name}.yml`),
+          [
+            `name: x.${name}`,
+            'description: a play on the target',
+            'tasks:',
+            `  - { name: play, runner: ansible-playbook, playbook: ${name}.yml, inventory: target, timeout: 120 }`,
+            '',
+          ].join('\n'),
+        );
+      }
+      bounded = loadCatalogue({ dir, playbooksDir: playbooks });
     });
 
     it("stops a task whose output passes the type's maxOutputBytes, and fails the operation with that reason", async () => {
@@ -576,6 +595,31 @@ describe('OperationRun', () => {
       const bytes = recorder.lines.reduce((sum, line) => sum + Buffer.byteLength(line.text), 0);
       assert.ok(bytes > 200_000 && bytes < 200_100, `${bytes} bytes kept`);
       assert.equal(recorder.final.lineCount, recorder.lines.length, 'no seq skipped');
+    });
+
+    it('keeps every valid target a string in the inventory: the play runs on that very host (ansible-playbook)', async () => {
+      for (const target of ['yes', '1_000', '0b11', 'null', 'on', 'No', '0x1F', '1e3', '010']) {
+        const { status, recorder } = await runToEnd(dispatch('x.target', ['play'], {}, target), {
+          catalogue: bounded,
+        });
+        const output = recorder.lines.map((line) => line.text).join('\n');
+        assert.equal(status, 'succeeded', `${target}: ${output}`);
+        assert.match(
+          output,
+          new RegExp(`"msg": "host=\\[${target}\\] type=(str|AnsibleUnicode|_AnsibleTaggedStr)"`),
+          target,
+        );
+      }
+    });
+
+    it('fails an operation whose play matched no host, saying so (ansible-playbook)', async () => {
+      const message = dispatch('x.nowhere', ['play'], {}, 'web1');
+      const { status, recorder } = await runToEnd(message, { catalogue: bounded });
+      assert.equal(status, 'failed');
+      assert.equal(
+        recorder.final.reason,
+        'task "play": a play matched no host (target "web1"), so it ran nothing',
+      );
     });
 
     it('system lines escape C1 controls and bidi overrides, and fit the wire', () => {

@@ -2,6 +2,7 @@ import type { Catalogue, ResolvedTask, TaskContext } from '@app/catalogue';
 import { MAX_LINE_LENGTH, type DispatchMessage, type OperationStatus } from '@app/contracts';
 import { escapeControls } from '@app/platform';
 import {
+  NO_HOSTS_MATCHED_LINE,
   prepareTask,
   Workspace,
   type ProcessRunner,
@@ -160,6 +161,9 @@ export class OperationRun {
       'system',
       systemLine(`== task ${task.name}: ${prepared.argv.map(shownArg).join(' ')}`),
     );
+    // ansible-playbook ends 0 when a play matched no host: that ran nothing, so it failed.
+    const playbook = task.runner === 'ansible-playbook';
+    let noHostMatched = false;
     this.current = this.runner.run({
       ...prepared,
       timeoutMs: task.timeoutSeconds * 1000,
@@ -168,6 +172,7 @@ export class OperationRun {
       ansi: this.config.ansi,
       onLine: (stream, text, continues) => {
         if (this.outputRefused) return undefined;
+        if (playbook && stream === 'stdout' && text === NO_HOSTS_MATCHED_LINE) noHostMatched = true;
         const pending = this.events.line(taskId, stream, text, continues);
         if (this.events.outputBytes > this.maxOutputBytes) this.refuseOutput();
         return pending;
@@ -176,9 +181,15 @@ export class OperationRun {
     if (this.stopReason) this.current.stop('cancelled');
     const result = await this.current.result;
     this.current = undefined;
-    const outcome = this.outputRefused
+    let outcome = this.outputRefused
       ? { status: 'failed' as const, reason: this.outputRefused }
       : taskOutcome(result);
+    if (outcome.status === 'succeeded' && noHostMatched) {
+      outcome = {
+        status: 'failed',
+        reason: `a play matched no host (target ${JSON.stringify(this.message.target)}), so it ran nothing`,
+      };
+    }
     const reason =
       outcome.status === 'cancelled' ? (this.stopReason ?? outcome.reason) : outcome.reason;
     await this.events.line(
