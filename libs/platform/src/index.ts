@@ -11,3 +11,4 @@ export * from './settings';
 export * from './settings.module';
 export * from './machine';
 export * from './terminal-text';
+export * from './log-serializers';
