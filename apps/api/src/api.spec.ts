@@ -708,15 +708,27 @@ describe('api', () => {
 
     it('refuses NUL and unpaired surrogates in params, a cancel reason or a filter with 400, writing nothing', async () => {
       const before = await count('operations');
-      for (const greeting of ['a\\u0000b', '\\ud800', 'x\\udc00y']) {
+      for (const greeting of ['a\\u0000b', '\\ud800', 'x\\udc00y', 'x\\uDBFF']) {
         const response = await raw(
           'application/json',
           `{"type":"demo.hello","target":"localhost","params":{"greeting":"${greeting}"}}`,
         );
         assert.equal(response.status, 400, greeting);
-        assert.match(
-          JSON.stringify(await response.json()),
-          /NUL characters or unpaired UTF-16 surrogates/,
+        assert.equal(
+          ((await response.json()) as { message: string }).message,
+          'params.greeting must not contain NUL characters or unpaired UTF-16 surrogates',
+        );
+      }
+      for (const [body, field] of [
+        ['{"type":"demo.hello","target":"a\\u0000"}', 'target'],
+        ['{"type":"demo.hello","target":"x","params":{"list":["ok","\\ud800"]}}', 'params.list[1]'],
+        ['{"type":"demo.hello","target":"x","params":{"a\\u0000":1}}', 'params."a\\u0000" (a key)'],
+      ]) {
+        const response = await raw('application/json', body);
+        assert.equal(response.status, 400, body);
+        assert.equal(
+          ((await response.json()) as { message: string }).message,
+          `${field} must not contain NUL characters or unpaired UTF-16 surrogates`,
         );
       }
       assert.equal(await count('operations'), before);
@@ -727,13 +739,18 @@ describe('api', () => {
         body: '{"reason":"stop\\u0000now"}',
       });
       assert.equal(cancel.status, 400);
+      assert.match(JSON.stringify(await cancel.json()), /"reason must not contain NUL/);
       assert.equal(
         (await call<OperationView>('GET', `/operations/${created.body.id}`)).body.status,
         'queued',
       );
       const list = await fetch(`${base}/api/v1/operations?target=a%00b`);
       assert.equal(list.status, 400);
-      assert.match(JSON.stringify(await list.json()), /query text must not contain NUL/);
+      assert.match(JSON.stringify(await list.json()), /"target must not contain NUL/);
+      const cursor = Buffer.from(JSON.stringify(['0000-01-01T00:00:00.000000Z', randomUUID()]));
+      const year0 = await call('GET', `/operations?cursor=${cursor.toString('base64url')}`);
+      assert.equal(year0.status, 400);
+      assert.deepEqual(year0.body.message, ['cursor is not valid']);
       // a well-formed pair is text like any other
       const emoji = await post({
         type: 'demo.hello',
