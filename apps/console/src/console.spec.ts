@@ -265,6 +265,7 @@ describe('aegir console', () => {
       shown.stdout,
       'red \\x1b[31mX\\x1b]0;title\\x07 bell\\x07 cr\\x0d del\\x7f csi\\x9b bidi\\u202e tab\tok\n',
     );
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
     assert.doesNotMatch(shown.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
     const raw = await run('op:log', op.id, '--raw');
     assert.equal(raw.stdout, `${hostile}\n`);

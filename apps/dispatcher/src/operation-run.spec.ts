@@ -636,6 +636,7 @@ describe('OperationRun', () => {
       // quoted as JSON, which escapes every C0 control; the rest are escaped too
       assert.equal(system[0], '== task say: echo "a\\u001b]0;owned\\u0007b\\u001b[2J c"');
       assert.ok(
+        // eslint-disable-next-line no-control-regex -- finding control characters is the point
         system.every((line) => !/[\u0000-\u001f\u007f-\u009f]/.test(line)),
         system.join('|'),
       );

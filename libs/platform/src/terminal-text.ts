@@ -3,6 +3,7 @@
  * (U+0080–U+009F, 8-bit CSI among them) and the bidirectional overrides that reorder
  * what is shown.
  */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 const escaped = (char: string): string => {
