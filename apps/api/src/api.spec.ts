@@ -295,6 +295,63 @@ describe('api', () => {
       assert.equal(reply.body.next, 4);
     });
 
+    it('bounds a page by bytes as well as lines: limit=10000 over long lines stays small, and next continues', async () => {
+      const long = (await post({ type: 'test.lines', target: 'web1', params: { count: 1 } })).body
+        .id;
+      // 300 lines of 60 000 characters: 18 MB, which one page must not hold
+      await ds.query(
+        `INSERT INTO log_lines (operation_id, seq, stream, line, emitted_at)
+         SELECT $1, n, 'stdout', n || ':' || repeat('y', 60000), now()
+           FROM generate_series(1, 300) n`,
+        [long],
+      );
+      const seen: number[] = [];
+      let after = 0;
+      let pages = 0;
+      for (;;) {
+        const response = await fetch(
+          `${base}/api/v1/operations/${long}/log?after=${after}&limit=10000`,
+        );
+        const text = await response.text();
+        assert.equal(response.status, 200);
+        assert.ok(text.length < 1.2 * 1024 * 1024, `a page of ${text.length} bytes`);
+        const page = JSON.parse(text) as { lines: { seq: number; text: string }[]; next: number };
+        if (page.lines.length === 0) break;
+        assert.ok(page.lines.every((line) => line.text === `${line.seq}:${'y'.repeat(60000)}`));
+        seen.push(...page.lines.map((line) => line.seq));
+        assert.equal(page.next, page.lines.at(-1)!.seq);
+        after = page.next;
+        pages++;
+      }
+      assert.deepEqual(
+        seen,
+        Array.from({ length: 300 }, (_, i) => i + 1),
+        'each line once, in order',
+      );
+      assert.ok(pages >= 16, `${pages} pages`);
+    });
+
+    it('gives a line longer than the byte bound a page of its own', async () => {
+      const huge = (await post({ type: 'test.lines', target: 'web1', params: { count: 1 } })).body
+        .id;
+      await ds.query(
+        `INSERT INTO log_lines (operation_id, seq, stream, line, emitted_at)
+         SELECT $1, n, 'stdout', repeat('z', 1100000 * (n % 2)) || n, now()
+           FROM generate_series(1, 3) n`,
+        [huge],
+      );
+      const first = await call('GET', `/operations/${huge}/log?limit=10000`);
+      assert.deepEqual(
+        first.body.lines.map((l: { seq: number }) => l.seq),
+        [1],
+      );
+      const rest = await call('GET', `/operations/${huge}/log?after=${first.body.next}`);
+      assert.deepEqual(
+        rest.body.lines.map((l: { seq: number }) => l.seq),
+        [2, 3],
+      );
+    });
+
     it('answers 404 for an unknown operation and 400 for bad paging', async () => {
       const unknown = await call('GET', `/operations/${randomUUID()}/log`);
       assert.equal(unknown.status, 404);
@@ -651,15 +708,27 @@ describe('api', () => {
 
     it('refuses NUL and unpaired surrogates in params, a cancel reason or a filter with 400, writing nothing', async () => {
       const before = await count('operations');
-      for (const greeting of ['a\\u0000b', '\\ud800', 'x\\udc00y']) {
+      for (const greeting of ['a\\u0000b', '\\ud800', 'x\\udc00y', 'x\\uDBFF']) {
         const response = await raw(
           'application/json',
           `{"type":"demo.hello","target":"localhost","params":{"greeting":"${greeting}"}}`,
         );
         assert.equal(response.status, 400, greeting);
-        assert.match(
-          JSON.stringify(await response.json()),
-          /NUL characters or unpaired UTF-16 surrogates/,
+        assert.equal(
+          ((await response.json()) as { message: string }).message,
+          'params.greeting must not contain NUL characters or unpaired UTF-16 surrogates',
+        );
+      }
+      for (const [body, field] of [
+        ['{"type":"demo.hello","target":"a\\u0000"}', 'target'],
+        ['{"type":"demo.hello","target":"x","params":{"list":["ok","\\ud800"]}}', 'params.list[1]'],
+        ['{"type":"demo.hello","target":"x","params":{"a\\u0000":1}}', 'params."a\\u0000" (a key)'],
+      ]) {
+        const response = await raw('application/json', body);
+        assert.equal(response.status, 400, body);
+        assert.equal(
+          ((await response.json()) as { message: string }).message,
+          `${field} must not contain NUL characters or unpaired UTF-16 surrogates`,
         );
       }
       assert.equal(await count('operations'), before);
@@ -670,13 +739,18 @@ describe('api', () => {
         body: '{"reason":"stop\\u0000now"}',
       });
       assert.equal(cancel.status, 400);
+      assert.match(JSON.stringify(await cancel.json()), /"reason must not contain NUL/);
       assert.equal(
         (await call<OperationView>('GET', `/operations/${created.body.id}`)).body.status,
         'queued',
       );
       const list = await fetch(`${base}/api/v1/operations?target=a%00b`);
       assert.equal(list.status, 400);
-      assert.match(JSON.stringify(await list.json()), /query text must not contain NUL/);
+      assert.match(JSON.stringify(await list.json()), /"target must not contain NUL/);
+      const cursor = Buffer.from(JSON.stringify(['0000-01-01T00:00:00.000000Z', randomUUID()]));
+      const year0 = await call('GET', `/operations?cursor=${cursor.toString('base64url')}`);
+      assert.equal(year0.status, 400);
+      assert.deepEqual(year0.body.message, ['cursor is not valid']);
       // a well-formed pair is text like any other
       const emoji = await post({
         type: 'demo.hello',

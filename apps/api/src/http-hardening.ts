@@ -33,12 +33,44 @@ function isJson(request: IncomingMessage): boolean {
 const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const unstorable = (text: string): boolean =>
   text.includes('\u0000') || UNPAIRED_SURROGATE.test(text);
-const UNSTORABLE_MESSAGE = 'text must not contain NUL characters or unpaired UTF-16 surrogates';
+const UNSTORABLE_RULE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
 
-/** JSON.parse's reviver: refuses, as bad input, a string the database could not store. */
+/** The path of the first string (or key) in a parsed body that the database could not store. */
+export function unstorablePath(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return unstorable(value) ? path || 'body' : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (unstorable(key)) return `${path ? `${path}.` : ''}${JSON.stringify(key)} (a key)`;
+    const found = unstorablePath(child, childPath);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * In JSON text, NUL and a lone surrogate can only be written as `\u` escapes (a raw NUL is
+ * not JSON; invalid UTF-8 decodes to U+FFFD): only a body with one is searched for the field.
+ */
+const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
+function refuseUnstorableBody(body: Buffer): void {
+  const text = body.toString('utf8');
+  if (!UNSTORABLE_ESCAPE.test(text)) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return; // the parser answers that
+  }
+  const field = unstorablePath(parsed);
+  if (field) throw new RequestRefused(400, `${field} ${UNSTORABLE_RULE}`);
+}
+
+/** JSON.parse's reviver: a safety net behind refuseUnstorableBody. */
 function refuseUnstorable(this: unknown, key: string, value: unknown): unknown {
   if ((typeof value === 'string' && unstorable(value)) || unstorable(key)) {
-    throw new RequestRefused(400, UNSTORABLE_MESSAGE);
+    throw new RequestRefused(400, `text ${UNSTORABLE_RULE}`);
   }
   return value;
 }
@@ -71,8 +103,8 @@ function answer(response: ServerResponse, status: number, error: string, message
  * What every request meets before a controller: security headers (helmet, no X-Powered-By),
  * bodies only as application/json (a plain HTML form cannot post one: 415), at most
  * MAX_JSON_BYTES and MAX_JSON_DEPTH levels deep, and no text in body or query that the
- * database cannot store (400, where it would have failed as a 500). Call before the app is
- * initialised.
+ * database cannot store (400 naming the field, where it would have failed as a 500). Call
+ * before the app is initialised.
  */
 export function hardenHttp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
@@ -85,7 +117,8 @@ export function hardenHttp(app: NestExpressApplication): void {
     const query = new URL(request.url ?? '/', 'http://api').searchParams;
     for (const [name, value] of query) {
       if (unstorable(name) || unstorable(value)) {
-        answer(response, 400, 'Bad Request', `query ${UNSTORABLE_MESSAGE}`);
+        const field = unstorable(name) ? `query parameter ${JSON.stringify(name)}` : name;
+        answer(response, 400, 'Bad Request', `${field} ${UNSTORABLE_RULE}`);
         return;
       }
     }
@@ -98,6 +131,7 @@ export function hardenHttp(app: NestExpressApplication): void {
       if (jsonDepth(body) > MAX_JSON_DEPTH) {
         throw new RequestRefused(400, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
       }
+      refuseUnstorableBody(body);
     },
   });
 }

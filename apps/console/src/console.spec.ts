@@ -250,6 +250,27 @@ describe('aegir console', () => {
     assert.match(bad.stderr, /^error: --after must be an integer/);
   });
 
+  it('op:log escapes control characters from a task unless --raw', async () => {
+    const created = await run('op:create', 'demo.hello', '--target', 'web1', '--json');
+    const op = JSON.parse(created.stdout) as { id: string };
+    const hostile =
+      'red \u001b[31mX\u001b]0;title\u0007 bell\u0007 cr\r del\u007f csi\u009b bidi\u202e tab\tok';
+    await sql.query(
+      `INSERT INTO log_lines (operation_id, seq, stream, line, emitted_at) VALUES ($1, 1, 'stdout', $2, now())`,
+      [op.id, hostile],
+    );
+    const shown = await run('op:log', op.id);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal(
+      shown.stdout,
+      'red \\x1b[31mX\\x1b]0;title\\x07 bell\\x07 cr\\x0d del\\x7f csi\\x9b bidi\\u202e tab\tok\n',
+    );
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
+    assert.doesNotMatch(shown.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
+    const raw = await run('op:log', op.id, '--raw');
+    assert.equal(raw.stdout, `${hostile}\n`);
+  });
+
   it('op:log --follow prints lines as they come until the operation ends', async () => {
     const follow = run('op:log', id, '--follow', '--after', '3');
     await sleep(700);

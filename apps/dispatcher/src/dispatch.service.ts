@@ -30,6 +30,7 @@ import { controlQueueOf } from './dispatcher.queues';
 import { DispatcherSettings } from './dispatcher.settings';
 import { OperationEvents, spillDirFor } from './operation-events';
 import { OperationRun } from './operation-run';
+import { ensurePrivateDir } from './private-dir';
 import { RecentlyCancelled } from './recently-cancelled';
 import { WorkDir } from './work-dir';
 
@@ -71,6 +72,7 @@ export class DispatchService
 
   /** Before the queues are consumed: the work dir is ours, and what it holds is reported. */
   async onApplicationBootstrap(): Promise<void> {
+    await ensurePrivateDir('DISPATCHER_STATE_DIR', this.config.stateDir);
     await this.workDir.lock();
     this.publisher = this.amqp.confirmedPublisher();
     await this.reportAbandoned();

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { MAX_LINE_LENGTH } from '@app/contracts';
 import { dispatcherEnvironment } from './dispatcher.environment';
+import { defaultStateRoot } from './private-dir';
 
 const settingsOf = (env: Record<string, string>) => dispatcherEnvironment.validate(env).dispatcher;
 
@@ -29,8 +31,8 @@ describe('dispatcherEnvironment', () => {
       id: `${hostname()}-${process.pid}`,
       pool: 'default',
       concurrency: 4,
-      workDir: join(tmpdir(), 'aegir-work'),
-      stateDir: join(tmpdir(), 'aegir-state'),
+      workDir: join(defaultStateRoot(), 'work'),
+      stateDir: join(defaultStateRoot(), 'state'),
       heartbeatIntervalMs: 5000,
       killGraceMs: 5000,
       logBatchLines: 500,
@@ -114,7 +116,6 @@ describe('dispatcherEnvironment', () => {
     ['DISPATCHER_KILL_GRACE_MS', '5s', 1],
     ['DISPATCHER_LOG_BATCH_LINES', '1e3', 1],
     ['DISPATCHER_LOG_BATCH_MS', 'NaN', 1],
-    ['DISPATCHER_MAX_LINE_LENGTH', '99999999999999999999', 1],
     ['DISPATCHER_MAX_BUFFERED_LINES', '0', 1],
     ['DISPATCHER_SHUTDOWN_GRACE_MS', '-1', 0],
     ['DISPATCHER_CLAIM_TIMEOUT_MS', '0', 1],
@@ -129,6 +130,19 @@ describe('dispatcherEnvironment', () => {
       });
     });
   }
+
+  for (const value of ['0', '65537', '99999999999999999999']) {
+    it(`refuses DISPATCHER_MAX_LINE_LENGTH=${value}: no longer than the wire takes`, () => {
+      assert.throws(() => settingsOf({ DISPATCHER_MAX_LINE_LENGTH: value }), {
+        message: `DISPATCHER_MAX_LINE_LENGTH must be an integer from 1 to ${MAX_LINE_LENGTH}, got "${value}"`,
+      });
+    });
+  }
+
+  it('splits lines at the length the wire takes, unless told less', () => {
+    assert.equal(settingsOf({}).maxLineLength, MAX_LINE_LENGTH);
+    assert.equal(settingsOf({ DISPATCHER_MAX_LINE_LENGTH: '65536' }).maxLineLength, 65536);
+  });
 
   for (const value of ['STRIP', 'remove', 'true', ' keep']) {
     it(`refuses DISPATCHER_ANSI=${JSON.stringify(value)}, naming the variable`, () => {

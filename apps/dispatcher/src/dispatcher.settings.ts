@@ -1,6 +1,6 @@
-import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { POOL_PATTERN } from '@app/contracts';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { MAX_LINE_LENGTH, POOL_PATTERN } from '@app/contracts';
 import {
   IntegerVariable,
   MatchingVariable,
@@ -9,6 +9,7 @@ import {
   TextVariable,
 } from '@app/platform';
 import { ANSI_MODES, type AnsiMode } from '@app/runner';
+import { defaultStateRoot } from './private-dir';
 
 const MiB = 1024 * 1024;
 
@@ -25,13 +26,16 @@ export class DispatcherSettings {
   @IntegerVariable('DISPATCHER_CONCURRENCY', { min: 1 })
   readonly concurrency: number = 4;
 
-  /** Per-operation workspaces and spill files; one dispatcher per directory. */
+  /**
+   * Per-operation workspaces, spill files and the pid lock; one dispatcher per directory.
+   * Made 0700; start-up refuses one another user owns or may write (see private-dir.ts).
+   */
   @PathVariable('DISPATCHER_WORK_DIR')
-  readonly workDir: string = resolve(join(tmpdir(), 'aegir-work'));
+  readonly workDir: string = join(defaultStateRoot(), 'work');
 
-  /** Handed to tasks as AEGIR_STATE_DIR. */
+  /** Handed to tasks as AEGIR_STATE_DIR; made and checked like the work dir. */
   @PathVariable('DISPATCHER_STATE_DIR')
-  readonly stateDir: string = resolve(join(tmpdir(), 'aegir-state'));
+  readonly stateDir: string = join(defaultStateRoot(), 'state');
 
   @IntegerVariable('DISPATCHER_HEARTBEAT_MS', { min: 1 })
   readonly heartbeatIntervalMs: number = 5000;
@@ -48,9 +52,9 @@ export class DispatcherSettings {
   @IntegerVariable('DISPATCHER_LOG_BATCH_MS', { min: 1 })
   readonly logBatchMs: number = 25;
 
-  /** Longer lines are split into pieces marked `continues`. */
-  @IntegerVariable('DISPATCHER_MAX_LINE_LENGTH', { min: 1 })
-  readonly maxLineLength: number = 65536;
+  /** Longer lines are split into pieces marked `continues`; at most the wire's limit. */
+  @IntegerVariable('DISPATCHER_MAX_LINE_LENGTH', { min: 1, max: MAX_LINE_LENGTH })
+  readonly maxLineLength: number = MAX_LINE_LENGTH;
 
   /** Lines buffered per operation before the task's output is paused (or spilled to disk). */
   @IntegerVariable('DISPATCHER_MAX_BUFFERED_LINES', { min: 1 })

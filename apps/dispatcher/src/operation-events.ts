@@ -103,6 +103,7 @@ export class OperationEvents {
   private spilledBytes = 0;
   private spillDirMade = false;
   private spillBroken = false;
+  private textBytes = 0;
 
   constructor(
     readonly operationId: string,
@@ -116,6 +117,11 @@ export class OperationEvents {
 
   get lineCount(): number {
     return this.seq;
+  }
+
+  /** UTF-8 bytes of the text of every line so far. */
+  get outputBytes(): number {
+    return this.textBytes;
   }
 
   get buffered(): BufferedOutput {
@@ -134,6 +140,7 @@ export class OperationEvents {
     continues = false,
   ): Promise<void> | undefined {
     const bytes = Buffer.byteLength(text, 'utf8');
+    this.textBytes += bytes;
     if (
       !this.batch.accepts(taskId) ||
       (this.batch.size > 0 && this.batch.bytes + bytes > this.batchBytesLimit)

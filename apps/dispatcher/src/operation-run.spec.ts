@@ -1,13 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadCatalogue, type Catalogue, type ResolvedTask } from '@app/catalogue';
 import {
   logLinesOf,
+  MAX_LINE_LENGTH,
   type DispatchMessage,
   type EventMessage,
   type LogLine,
@@ -25,7 +26,7 @@ import {
 import { Test } from '@nestjs/testing';
 import { DispatcherSettings } from './dispatcher.settings';
 import { OperationEvents } from './operation-events';
-import { OperationRun, taskOutcome } from './operation-run';
+import { OperationRun, systemLine, taskOutcome } from './operation-run';
 
 const DISPATCHER_ID = 'disp-test';
 
@@ -421,7 +422,10 @@ describe('OperationRun', () => {
       playbookPath: 'relative/site.yml',
       inventory: 'localhost',
     };
-    const stub = { resolveTask: () => relativePlaybook } as unknown as Catalogue;
+    const stub = {
+      resolveTask: () => relativePlaybook,
+      get: () => undefined,
+    } as unknown as Catalogue;
     const message = dispatch('stub.type', ['broken', 'after']);
     const [broken, later] = message.tasks.map((task) => task.id);
     const { status, recorder } = await runToEnd(message, { catalogue: stub });
@@ -455,6 +459,7 @@ describe('OperationRun', () => {
         timeoutSeconds: 30,
         argv: tasks[name],
       }),
+      get: () => undefined,
     } as unknown as Catalogue;
 
     async function runHostile(ansi?: 'keep' | 'strip') {
@@ -522,6 +527,118 @@ describe('OperationRun', () => {
       assert.deepEqual(
         hostile.map((line) => line.text),
         ['a\uFFFDb\uFFFDc'],
+      );
+    });
+  });
+
+  describe('bounds', () => {
+    let bounded: Catalogue;
+    before(async () => {
+      const dir = join(base, 'bounded-catalogue');
+      await mkdir(dir, { recursive: true });
+      await writeFile(
+        join(dir, 'x.yes.yml'),
+        [
+          'name: x.yes',
+          'description: prints y forever',
+          'maxOutputBytes: 200000',
+          'tasks:',
+          '  - { name: flood, runner: command, argv: [yes] }',
+          '  - { name: after, runner: command, argv: [echo, after] }',
+          '',
+        ].join('\n'),
+      );
+      await writeFile(
+        join(dir, 'x.say.yml'),
+        [
+          'name: x.say',
+          'description: prints its param',
+          'params: { type: object, required: [text], properties: { text: { type: string } } }',
+          'tasks:',
+          "  - { name: say, runner: command, argv: [echo, '{{ params.text }}'] }",
+          '',
+        ].join('\n'),
+      );
+      const playbooks = join(base, 'bounded-playbooks');
+      await mkdir(playbooks, { recursive: true });
+      const play = (hosts: string) =>
+        `- hosts: ${hosts}\n  connection: local\n  gather_facts: false\n  tasks:\n` +
+        `    - debug:\n        msg: "host=[{{ inventory_hostname }}] type={{ inventory_hostname | type_debug }}"\n`;
+      await writeFile(join(playbooks, 'target.yml'), play("'{{ aegir.target }}'"));
+      await writeFile(join(playbooks, 'nowhere.yml'), play('no_such_group'));
+      for (const name of ['target', 'nowhere']) {
+        await writeFile(
+          join(dir, `x.${name}.yml`),
+          [
+            `name: x.${name}`,
+            'description: a play on the target',
+            'tasks:',
+            `  - { name: play, runner: ansible-playbook, playbook: ${name}.yml, inventory: target, timeout: 120 }`,
+            '',
+          ].join('\n'),
+        );
+      }
+      bounded = loadCatalogue({ dir, playbooksDir: playbooks });
+    });
+
+    it("stops a task whose output passes the type's maxOutputBytes, and fails the operation with that reason", async () => {
+      const message = dispatch('x.yes', ['flood', 'after']);
+      const [flood, next] = message.tasks.map((task) => task.id);
+      const started = Date.now();
+      const { status, recorder } = await runToEnd(message, { catalogue: bounded });
+      assert.equal(status, 'failed');
+      assert.ok(Date.now() - started < 10_000, 'stopped at once');
+      const reason = 'output passed maxOutputBytes (200000 bytes); stopped';
+      assert.equal(recorder.final.reason, `task "flood": ${reason}`);
+      assert.equal(recorder.statusesOf(flood).at(-1)?.reason, reason);
+      assert.equal(recorder.statusesOf(next).at(-1)?.status, 'cancelled');
+      const bytes = recorder.lines.reduce((sum, line) => sum + Buffer.byteLength(line.text), 0);
+      assert.ok(bytes > 200_000 && bytes < 200_100, `${bytes} bytes kept`);
+      assert.equal(recorder.final.lineCount, recorder.lines.length, 'no seq skipped');
+    });
+
+    it('keeps every valid target a string in the inventory: the play runs on that very host (ansible-playbook)', async () => {
+      for (const target of ['yes', '1_000', '0b11', 'null', 'on', 'No', '0x1F', '1e3', '010']) {
+        const { status, recorder } = await runToEnd(dispatch('x.target', ['play'], {}, target), {
+          catalogue: bounded,
+        });
+        const output = recorder.lines.map((line) => line.text).join('\n');
+        assert.equal(status, 'succeeded', `${target}: ${output}`);
+        assert.match(
+          output,
+          new RegExp(`"msg": "host=\\[${target}\\] type=(str|AnsibleUnicode|_AnsibleTaggedStr)"`),
+          target,
+        );
+      }
+    });
+
+    it('fails an operation whose play matched no host, saying so (ansible-playbook)', async () => {
+      const message = dispatch('x.nowhere', ['play'], {}, 'web1');
+      const { status, recorder } = await runToEnd(message, { catalogue: bounded });
+      assert.equal(status, 'failed');
+      assert.equal(
+        recorder.final.reason,
+        'task "play": a play matched no host (target "web1"), so it ran nothing',
+      );
+    });
+
+    it('system lines escape C1 controls and bidi overrides, and fit the wire', () => {
+      assert.equal(systemLine('a\u009b2Jb\u202ec'), 'a\\x9b2Jb\\u202ec');
+      const long = systemLine('z'.repeat(MAX_LINE_LENGTH + 10));
+      assert.equal(long.length, MAX_LINE_LENGTH);
+      assert.ok(long.endsWith('…'));
+    });
+
+    it('writes the command line with control characters from params escaped', async () => {
+      const message = dispatch('x.say', ['say'], { text: 'a\u001b]0;owned\u0007b\u001b[2J c' });
+      const { recorder } = await runToEnd(message, { catalogue: bounded });
+      const system = recorder.lines.filter((line) => line.stream === 'system').map((l) => l.text);
+      // quoted as JSON, which escapes every C0 control; the rest are escaped too
+      assert.equal(system[0], '== task say: echo "a\\u001b]0;owned\\u0007b\\u001b[2J c"');
+      assert.ok(
+        // eslint-disable-next-line no-control-regex -- finding control characters is the point
+        system.every((line) => !/[\u0000-\u001f\u007f-\u009f]/.test(line)),
+        system.join('|'),
       );
     });
   });

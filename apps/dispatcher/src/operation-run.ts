@@ -1,6 +1,8 @@
 import type { Catalogue, ResolvedTask, TaskContext } from '@app/catalogue';
-import type { DispatchMessage, OperationStatus } from '@app/contracts';
+import { MAX_LINE_LENGTH, type DispatchMessage, type OperationStatus } from '@app/contracts';
+import { escapeControls } from '@app/platform';
 import {
+  NO_HOSTS_MATCHED_LINE,
   prepareTask,
   Workspace,
   type ProcessRunner,
@@ -44,6 +46,10 @@ export function taskOutcome(result: RunResult): { status: OperationStatus; reaso
 export class OperationRun {
   private current?: RunningProcess;
   private stopReason?: string;
+  /** The type's maxOutputBytes, once claimed. */
+  private maxOutputBytes = Infinity;
+  /** Why the running task is being stopped for its output; its lines are dropped from then. */
+  private outputRefused?: string;
 
   constructor(
     private readonly message: DispatchMessage,
@@ -77,6 +83,7 @@ export class OperationRun {
       await this.events.status({ taskId: null, status: 'failed', reason, lineCount: 0 });
       return null;
     }
+    this.maxOutputBytes = this.catalogue.get(this.message.type)?.maxOutputBytes ?? Infinity;
     void this.events.status({ taskId: null, status: 'running' });
     return plan;
   }
@@ -149,28 +156,57 @@ export class OperationRun {
       stateDir: this.config.stateDir,
       taskName: task.name,
     });
-    await this.events.line(taskId, 'system', `== task ${task.name}: ${prepared.argv.join(' ')}`);
+    await this.events.line(
+      taskId,
+      'system',
+      systemLine(`== task ${task.name}: ${prepared.argv.map(shownArg).join(' ')}`),
+    );
+    // ansible-playbook ends 0 when a play matched no host: that ran nothing, so it failed.
+    const playbook = task.runner === 'ansible-playbook';
+    let noHostMatched = false;
     this.current = this.runner.run({
       ...prepared,
       timeoutMs: task.timeoutSeconds * 1000,
       killGraceMs: this.config.killGraceMs,
       maxLineLength: this.config.maxLineLength,
       ansi: this.config.ansi,
-      onLine: (stream, text, continues) => this.events.line(taskId, stream, text, continues),
+      onLine: (stream, text, continues) => {
+        if (this.outputRefused) return undefined;
+        if (playbook && stream === 'stdout' && text === NO_HOSTS_MATCHED_LINE) noHostMatched = true;
+        const pending = this.events.line(taskId, stream, text, continues);
+        if (this.events.outputBytes > this.maxOutputBytes) this.refuseOutput();
+        return pending;
+      },
     });
     if (this.stopReason) this.current.stop('cancelled');
     const result = await this.current.result;
     this.current = undefined;
-    const outcome = taskOutcome(result);
+    let outcome = this.outputRefused
+      ? { status: 'failed' as const, reason: this.outputRefused }
+      : taskOutcome(result);
+    if (outcome.status === 'succeeded' && noHostMatched) {
+      outcome = {
+        status: 'failed',
+        reason: `a play matched no host (target ${JSON.stringify(this.message.target)}), so it ran nothing`,
+      };
+    }
     const reason =
       outcome.status === 'cancelled' ? (this.stopReason ?? outcome.reason) : outcome.reason;
     await this.events.line(
       taskId,
       'system',
-      `== task ${task.name}: ${outcome.status}${reason ? ` (${reason})` : ''} in ${(result.durationMs / 1000).toFixed(1)} s`,
+      systemLine(
+        `== task ${task.name}: ${outcome.status}${reason ? ` (${reason})` : ''} in ${(result.durationMs / 1000).toFixed(1)} s`,
+      ),
     );
     void this.events.status({ taskId, status: outcome.status, exitCode: result.exitCode, reason });
     return { status: outcome.status, reason, exitCode: result.exitCode };
+  }
+
+  /** Past the type's maxOutputBytes: the task's process group is stopped, as a cancel does. */
+  private refuseOutput(): void {
+    this.outputRefused = `output passed maxOutputBytes (${this.maxOutputBytes} bytes); stopped`;
+    this.current?.stop('cancelled');
   }
 
   /**
@@ -187,6 +223,20 @@ export class OperationRun {
     const { operationId, type, target, params } = this.message;
     return { operationId, type, target, params };
   }
+}
+
+/** An argument as the command line shows it: quoted (JSON) when it holds a space, a quote or nothing. */
+function shownArg(arg: string): string {
+  return arg === '' || /[\s"'\\]/.test(arg) ? JSON.stringify(arg) : arg;
+}
+
+/**
+ * A line the dispatcher writes itself, holding params: no control character reaches a
+ * terminal through it, and it is never longer than the wire takes.
+ */
+export function systemLine(text: string): string {
+  const safe = escapeControls(text);
+  return safe.length <= MAX_LINE_LENGTH ? safe : `${safe.slice(0, MAX_LINE_LENGTH - 1)}…`;
 }
 
 function describe(error: unknown): string {

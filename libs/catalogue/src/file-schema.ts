@@ -8,6 +8,9 @@ export const MAX_TASKS = 50;
 export const DEFAULT_TIMEOUT_SECONDS = 3600;
 export const MAX_TIMEOUT_SECONDS = 86400;
 export const MAX_RETRY_ATTEMPTS = 10;
+/** What one operation may print (its lines' text, all tasks) before it is stopped and failed. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+export const MAX_MAX_OUTPUT_BYTES = 16 * 1024 * 1024 * 1024;
 export const MAX_RETRY_BACKOFF_SECONDS = 86400;
 
 /** One task exactly as written in a catalogue file, after structural validation. */
@@ -27,6 +30,7 @@ export interface RawTypeFile {
   pool?: string;
   parallel?: boolean;
   retry?: { attempts?: number; backoff?: number };
+  maxOutputBytes?: number;
   params?: Record<string, unknown>;
   tasks: RawTask[];
 }
@@ -48,6 +52,7 @@ const fileSchema = {
         backoff: { type: 'integer', minimum: 0, maximum: MAX_RETRY_BACKOFF_SECONDS },
       },
     },
+    maxOutputBytes: { type: 'integer', minimum: 1, maximum: MAX_MAX_OUTPUT_BYTES },
     // Checked and compiled as a JSON Schema of its own, see params-schema.ts.
     params: { type: 'object' },
     tasks: {

@@ -205,6 +205,33 @@ void describe('loadCatalogue: parallel and retry', () => {
   }
 });
 
+void describe('loadCatalogue: maxOutputBytes', () => {
+  void it('defaults to 64 MiB and reads a value within the bound', () => {
+    const catalogue = loadCatalogue(
+      writeTree({
+        'a.yml': commandType('[echo]', undefined, 'x.a'),
+        'b.yml': commandType('[echo]', undefined, 'x.b') + 'maxOutputBytes: 1000\n',
+      }),
+    );
+    assert.equal(catalogue.get('x.a')!.maxOutputBytes, 64 * 1024 * 1024);
+    assert.equal(catalogue.get('x.b')!.maxOutputBytes, 1000);
+  });
+
+  for (const [yaml, problem] of [
+    ['maxOutputBytes: 0', 'maxOutputBytes must be >= 1'],
+    ['maxOutputBytes: 17179869185', 'maxOutputBytes must be <= 17179869184'],
+    ['maxOutputBytes: 64M', 'maxOutputBytes must be integer'],
+    ['maxOutputBytes: 1.5', 'maxOutputBytes must be integer'],
+  ]) {
+    void it(`refuses ${yaml}, naming the field`, () => {
+      assert.equal(
+        loadError({ 'r.yml': commandType('[echo]') + `${yaml}\n` }).message,
+        `catalogue file r.yml: ${problem}`,
+      );
+    });
+  }
+});
+
 void describe('loadCatalogue: errors name the file and the field', () => {
   void it('a missing directory', () => {
     const missing = join(tmpdir(), 'aegir-no-such-catalogue-dir');

@@ -4,7 +4,12 @@ import type Ajv from 'ajv';
 import { parseDocument } from 'yaml';
 import { Catalogue, type CatalogueEntry } from './catalogue';
 import { CatalogueError } from './catalogue-errors';
-import { checkFileStructure, DEFAULT_TIMEOUT_SECONDS, type RawTask } from './file-schema';
+import {
+  checkFileStructure,
+  DEFAULT_MAX_OUTPUT_BYTES,
+  DEFAULT_TIMEOUT_SECONDS,
+  type RawTask,
+} from './file-schema';
 import { createParamsAjv, paramPlaceholderProblem, prepareParamsSchema } from './params-schema';
 import { isValidProgram, parseArgvElement, type ArgvPart } from './placeholders';
 import { resolvePlaybook } from './playbooks';
@@ -132,6 +137,7 @@ function buildEntry(file: string, text: string, ajv: Ajv, playbooksDir: string):
     pool: raw.pool ?? 'default',
     parallel: raw.parallel ?? false,
     retry: { attempts: raw.retry?.attempts ?? 0, backoffSeconds: raw.retry?.backoff ?? 0 },
+    maxOutputBytes: raw.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
     paramsSchema: params.schema,
     tasks,
     file,

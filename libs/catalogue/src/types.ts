@@ -28,6 +28,8 @@ export interface OperationType {
   /** false: one operation at a time per target (others wait `queued`); true: may run alongside. */
   parallel: boolean;
   retry: RetryPolicy;
+  /** Bytes of output (line text of all its tasks) after which the dispatcher stops it, failed. */
+  maxOutputBytes: number;
   /** JSON Schema of `params`, an object schema. */
   paramsSchema: Record<string, unknown>;
   tasks: CatalogueTask[];

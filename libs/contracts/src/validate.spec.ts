@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { decodeControl, decodeDispatch, decodeEvent, encodeMessage } from './validate';
+import {
+  decodeControl,
+  decodeDispatch,
+  decodeEvent,
+  encodeMessage,
+  MAX_LINE_LENGTH,
+} from './validate';
 
 const at = new Date().toISOString();
 const operationId = randomUUID();
@@ -88,8 +94,8 @@ describe('contract validation', () => {
         'invalid lines message: /streams has 2 codes for 3 lines',
       );
       assert.equal(
-        refused({ text: ['one', 'x'.repeat(1024 * 1024 + 1), ''] }),
-        'invalid lines message: /text/1 is longer than 1048576 characters',
+        refused({ text: ['one', 'x'.repeat(MAX_LINE_LENGTH + 1), ''] }),
+        'invalid lines message: /text/1 is longer than 65536 characters',
       );
       assert.equal(
         refused({ continues: [3] }),

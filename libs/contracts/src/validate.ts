@@ -15,7 +15,11 @@ import { OPERATION_STATUSES } from './status';
 /** The outcome of reading a message off the broker: the message, or why it is refused. */
 export type Decoded<T> = { ok: true; message: T } | { ok: false; reason: string };
 
-const MAX_LINE_BYTES = 1024 * 1024;
+/**
+ * The longest line text on the wire, in UTF-16 code units: the dispatcher splits longer output
+ * lines into pieces of at most this (DISPATCHER_MAX_LINE_LENGTH may only lower it).
+ */
+export const MAX_LINE_LENGTH = 65536;
 const MAX_LINES_PER_MESSAGE = 10_000;
 
 const uuid = { type: 'string', format: 'uuid' } as const;
@@ -82,7 +86,7 @@ const logSchema = {
           seq: { type: 'integer', minimum: 1 },
           taskId: { anyOf: [uuid, { type: 'null' }] },
           stream: { enum: ['stdout', 'stderr', 'system'] },
-          text: { type: 'string', maxLength: MAX_LINE_BYTES },
+          text: { type: 'string', maxLength: MAX_LINE_LENGTH },
           at: timestamp,
           continues: { type: 'boolean' },
         },
@@ -123,8 +127,8 @@ function checkLines(message: LinesMessage): string | undefined {
   if (message.streams.length !== count) {
     return `/streams has ${message.streams.length} codes for ${count} lines`;
   }
-  const long = message.text.findIndex((text) => text.length > MAX_LINE_BYTES);
-  if (long >= 0) return `/text/${long} is longer than ${MAX_LINE_BYTES} characters`;
+  const long = message.text.findIndex((text) => text.length > MAX_LINE_LENGTH);
+  if (long >= 0) return `/text/${long} is longer than ${MAX_LINE_LENGTH} characters`;
   if (message.continues?.some((index) => index >= count)) {
     return `/continues names a line past the last (${count - 1})`;
   }

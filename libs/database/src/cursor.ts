@@ -19,9 +19,12 @@ export interface CursorKey {
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Shape and calendar both: PostgreSQL would refuse 2025-02-30 with an error, not a 400. */
+/**
+ * Shape and calendar both: PostgreSQL would refuse 2025-02-30, or the year 0000 (there is no
+ * year 0 in its calendar, JavaScript's has one), with an error, not a 400.
+ */
 function isTimestamp(text: string): boolean {
-  if (!TIMESTAMP.test(text)) return false;
+  if (!TIMESTAMP.test(text) || text.startsWith('0000')) return false;
   const date = new Date(text);
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 23) === text.slice(0, 23);
 }

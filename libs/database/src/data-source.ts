@@ -3,6 +3,7 @@ import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/Postgres
 import type { DatabaseSettings } from './database.settings';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { ParameterFreeLogger } from './query-logger';
 
 /** The connection every app and the TypeORM CLI use. The schema comes from migrations only. */
 export function dataSourceOptions(
@@ -17,6 +18,9 @@ export function dataSourceOptions(
     synchronize: false,
     migrationsRun: false,
     migrationsTransactionMode: 'each',
+    // never a query's parameters in a log
+    logging: false,
+    logger: new ParameterFreeLogger(),
     applicationName: appName,
     extra: { max: settings.poolSize },
   };

@@ -272,6 +272,8 @@ describe('OperationStore', () => {
         'garbage!',
         Buffer.from('{"a":1}').toString('base64url'),
         encodeCursor({ createdAt: '2025-02-30T00:00:00.000000Z', id: randomUUID() }),
+        // JavaScript has a year 0, PostgreSQL has not
+        encodeCursor({ createdAt: '0000-01-01T00:00:00.000000Z', id: randomUUID() }),
         encodeCursor({ createdAt: '2025-01-01T00:00:00.000000Z', id: 'not-a-uuid' }),
       ]) {
         await assert.rejects(store.list({ limit: 1, cursor }), BadCursorError, cursor);

@@ -41,6 +41,11 @@ export interface OperationProgress {
   lineCount: number | null;
 }
 
+/** About how many bytes of line text one log page holds, unless the caller asks for less. */
+export const MAX_LOG_PAGE_BYTES = 1024 * 1024;
+/** What a line costs on a page besides its text (seq, stream, time, keys): counted too. */
+const LINE_OVERHEAD_BYTES = 100;
+
 export const DEFAULT_CANCEL_REASON = 'cancelled by request';
 export const MAX_CANCEL_REASON_LENGTH = 500;
 
@@ -168,16 +173,34 @@ export class OperationStore {
     };
   }
 
-  /** Lines with seq > after, in seq order; null when the operation does not exist. */
-  async logAfter(id: string, after: number, limit: number): Promise<LogLineView[] | null> {
+  /**
+   * Lines with seq > after, in seq order: at most `limit` of them, and no more once their
+   * text (plus a little per line) reaches `maxBytes`, so a page is at most `maxBytes` and one
+   * line. Asking again with `after` = its last seq continues exactly there. Null when the
+   * operation does not exist.
+   */
+  async logAfter(
+    id: string,
+    after: number,
+    limit: number,
+    maxBytes = MAX_LOG_PAGE_BYTES,
+  ): Promise<LogLineView[] | null> {
     if (!UUID_PATTERN.test(id)) return null;
+    // `before`: the bytes of the page before this line. octet_length reads a TOASTed line's
+    // size without fetching it, and lines past the bound are never sent.
     const rows: LogLineRow[] = await this.dataSource.query(
       `SELECT seq, task_id, stream, line, emitted_at, continues
-         FROM log_lines
-        WHERE operation_id = $1 AND seq > $2
-        ORDER BY seq
-        LIMIT $3`,
-      [id, after, limit],
+         FROM (SELECT seq, task_id, stream, line, emitted_at, continues,
+                      sum(octet_length(line) + ${LINE_OVERHEAD_BYTES})
+                        OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
+                        - (octet_length(line) + ${LINE_OVERHEAD_BYTES}) AS before
+                 FROM log_lines
+                WHERE operation_id = $1 AND seq > $2
+                ORDER BY seq
+                LIMIT $3) page
+        WHERE before < $4
+        ORDER BY seq`,
+      [id, after, limit, maxBytes],
     );
     if (rows.length === 0) {
       const [exists]: unknown[] = await this.dataSource.query(

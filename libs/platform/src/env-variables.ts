@@ -59,14 +59,24 @@ const asText = (raw: string): string => raw;
 
 const INTEGER = /^\s*-?\d+\s*$/;
 
-/** An integer of at least `min`: `RELAY_EVENTS_LANES must be an integer >= 1, got "x"`. */
-export function IntegerVariable(name: string, { min }: { min: number }): PropertyDecorator {
-  const rule = { message: `be an integer >= ${min}` };
+/**
+ * An integer of at least `min` (and at most `max`, when given):
+ * `RELAY_EVENTS_LANES must be an integer >= 1, got "x"`.
+ */
+export function IntegerVariable(
+  name: string,
+  { min, max }: { min: number; max?: number },
+): PropertyDecorator {
+  const rule = {
+    message: max === undefined ? `be an integer >= ${min}` : `be an integer from ${min} to ${max}`,
+  };
   return variable(
     name,
     {},
     (raw) => (INTEGER.test(raw) && Number.isSafeInteger(Number(raw)) ? Number(raw) : raw),
-    [IsInt(rule), Min(min, rule)],
+    max === undefined
+      ? [IsInt(rule), Min(min, rule)]
+      : [IsInt(rule), Min(min, rule), Max(max, rule)],
   );
 }
 

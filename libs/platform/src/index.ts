@@ -11,3 +11,5 @@ export * from './settings';
 export * from './settings.module';
 export * from './machine';
 export * from './keys/key-files';
+export * from './terminal-text';
+export * from './log-serializers';

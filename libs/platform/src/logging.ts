@@ -1,8 +1,12 @@
 import { RequestMethod, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { errorWithoutData, REDACTED_LOG_PATHS } from './log-serializers';
 import { LoggingSettings } from './logging.settings';
 
-/** JSON logs on stdout (pino), one line per event; credentials in headers are never written. */
+/**
+ * JSON logs on stdout (pino), one line per event; credentials in headers, request bodies and
+ * the SQL parameters of a database error are never written.
+ */
 export function loggingModule(app: string): DynamicModule {
   return LoggerModule.forRootAsync({
     inject: [LoggingSettings],
@@ -10,7 +14,8 @@ export function loggingModule(app: string): DynamicModule {
       pinoHttp: {
         name: app,
         level: settings.level,
-        redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+        redact: REDACTED_LOG_PATHS,
+        serializers: { err: errorWithoutData },
       },
       // Named wildcard: the default '*' makes Nest 11 warn about legacy route syntax.
       forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],

@@ -9,6 +9,7 @@ export { Workspace } from './workspace';
 export {
   prepareTask,
   INVENTORY_FILE,
+  NO_HOSTS_MATCHED_LINE,
   EXTRA_VARS_FILE,
   VARS_FILE,
   type PreparedCommand,

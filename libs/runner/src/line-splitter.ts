@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { MAX_LINE_LENGTH } from '@app/contracts';
 import { AnsiStripper, type AnsiMode } from './ansi';
 
 export interface LineSplitterOptions {
@@ -14,7 +15,8 @@ export interface LineSplitterOptions {
  */
 export type LineSink = (text: string, continues: boolean) => void;
 
-export const DEFAULT_MAX_LINE_LENGTH = 65536;
+/** The wire's limit: a longer piece would be refused by the relay. */
+export const DEFAULT_MAX_LINE_LENGTH = MAX_LINE_LENGTH;
 
 const LF = '\n';
 const CR = 0x0d;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { ResolvedTask } from '@app/catalogue';
-import { prepareTask, type PrepareTaskContext } from './prepare-task';
+import { INVENTORY_FILE, prepareTask, type PrepareTaskContext } from './prepare-task';
 import { Workspace } from './workspace';
 
 const playbookTask: ResolvedTask = {
@@ -50,7 +50,7 @@ describe('prepareTask', () => {
     const ctx = await context();
     const prepared = await prepareTask(playbookTask, ctx);
     const ws = ctx.workspace.path;
-    const inventoryPath = join(ws, 'inventory.yml');
+    const inventoryPath = join(ws, INVENTORY_FILE);
     const varsPath = join(ws, 'vars.json');
     const extraVarsPath = join(ws, 'extra-vars.json');
 
@@ -125,14 +125,14 @@ describe('prepareTask', () => {
   it('uses the given python interpreter for localhost', async () => {
     const ctx = await context({ pythonInterpreter: '/usr/bin/python3' });
     await prepareTask(playbookTask, ctx);
-    const inventory = parse(await readFile(join(ctx.workspace.path, 'inventory.yml'), 'utf8'));
+    const inventory = parse(await readFile(join(ctx.workspace.path, INVENTORY_FILE), 'utf8'));
     assert.equal(inventory.all.hosts.localhost.ansible_python_interpreter, '/usr/bin/python3');
   });
 
   it('writes a target inventory naming only the target host', async () => {
     const ctx = await context();
     await prepareTask({ ...playbookTask, inventory: 'target' }, ctx);
-    const text = await readFile(join(ctx.workspace.path, 'inventory.yml'), 'utf8');
+    const text = await readFile(join(ctx.workspace.path, INVENTORY_FILE), 'utf8');
     assert.deepEqual(parse(text), { all: { hosts: { 'web-01.example.org': {} } } });
   });
 
@@ -183,7 +183,7 @@ describe('prepareTask', () => {
     const vars = JSON.parse(await readFile(join(ws, 'vars.json'), 'utf8'));
     assert.equal(vars.version, '1.2.3');
     assert.equal(vars.aegir.task, 'report');
-    await assert.rejects(stat(join(ws, 'inventory.yml')), { code: 'ENOENT' });
+    await assert.rejects(stat(join(ws, INVENTORY_FILE)), { code: 'ENOENT' });
   });
 
   it('falls back to the workspace for HOME and a default PATH', async () => {
@@ -213,7 +213,7 @@ describe('prepareTask', () => {
     );
     const vars = JSON.parse(await readFile(join(ctx.workspace.path, 'vars.json'), 'utf8'));
     assert.equal(vars.aegir.task, 'second');
-    const inventory = parse(await readFile(join(ctx.workspace.path, 'inventory.yml'), 'utf8'));
+    const inventory = parse(await readFile(join(ctx.workspace.path, INVENTORY_FILE), 'utf8'));
     assert.deepEqual(Object.keys(inventory.all.hosts), ['web-01.example.org']);
   });
 

@@ -1,10 +1,19 @@
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { stringify } from 'yaml';
 import type { ResolvedTask, TaskContext } from '@app/catalogue';
 import type { Workspace } from './workspace';
 
-export const INVENTORY_FILE = 'inventory.yml';
+/**
+ * JSON, which Ansible's YAML inventory plugin reads: every host name is a quoted string, so
+ * a target such as `yes`, `null`, `on`, `~`, `1_000` or `0b11` stays that name (in YAML it
+ * became true, null, 1000 or 3, and the play then matched no host).
+ */
+export const INVENTORY_FILE = 'inventory.json';
+/**
+ * What ansible-playbook's default callback (pinned in ansibleEnv) prints for a play that
+ * matched no host, which it does not count as a failure.
+ */
+export const NO_HOSTS_MATCHED_LINE = 'skipping: no hosts matched';
 export const VARS_FILE = 'vars.json';
 /** vars.json as Ansible must read it: every string marked unsafe, so never templated. */
 export const EXTRA_VARS_FILE = 'extra-vars.json';
@@ -62,7 +71,7 @@ export async function prepareTask(
   const inventoryPath = await replaceFile(
     workspace,
     INVENTORY_FILE,
-    stringify(buildInventory(task.inventory, ctx)),
+    toJson(buildInventory(task.inventory, ctx)),
   );
   await mkdir(join(workspace.path, '.ansible', 'tmp'), { recursive: true, mode: 0o700 });
   return {
@@ -172,7 +181,7 @@ function ansibleEnv(workspacePath: string): Record<string, string> {
     ANSIBLE_LOCAL_TEMP: join(workspacePath, '.ansible', 'tmp'),
     ANSIBLE_REMOTE_TMP: join(workspacePath, '.ansible', 'remote'),
     ANSIBLE_HOST_KEY_CHECKING: 'False',
-    ANSIBLE_STDOUT_CALLBACK: 'default',
+    ANSIBLE_STDOUT_CALLBACK: 'default', // NO_HOSTS_MATCHED_LINE is its wording
   };
 }
 

@@ -6,11 +6,13 @@ import { CliError } from '../cli-error';
 import { ConsoleDatabase } from '../console-database';
 import { integerFlag, operationId } from '../flags';
 import { out, write } from '../output';
+import { escapeControls } from '@app/platform';
 
 interface OpLogOptions {
   after?: string;
   follow?: boolean;
   json?: boolean;
+  raw?: boolean;
 }
 
 const PAGE = 1000;
@@ -41,13 +43,15 @@ export class OpLogCommand extends CommandRunner {
     const id = operationId(raw);
     let after = integerFlag('--after', options.after, 0, Number.MAX_SAFE_INTEGER) ?? 0;
     const store = await this.db.store();
-    const print = (lines: LogLineView[]) => this.print(lines, options.json === true);
+    const print = (lines: LogLineView[]) =>
+      this.print(lines, options.json === true, options.raw === true);
 
     if (!options.follow) {
       for (;;) {
+        // A page may end early (its bytes are bounded too): only an empty one is the end.
         const lines = await this.page(store, id, after);
+        if (lines.length === 0) return;
         await print(lines);
-        if (lines.length < PAGE) return;
         after = lines[lines.length - 1].seq;
       }
     }
@@ -93,11 +97,14 @@ export class OpLogCommand extends CommandRunner {
     return lines;
   }
 
-  private async print(lines: LogLineView[], json: boolean): Promise<void> {
+  private async print(lines: LogLineView[], json: boolean, raw: boolean): Promise<void> {
     for (const line of lines) {
       if (json) await out(`${JSON.stringify(line)}\n`);
-      else
-        await write(line.stream === 'stderr' ? process.stderr : process.stdout, `${line.text}\n`);
+      else {
+        // What a task printed never drives the terminal unless asked for (--raw).
+        const text = raw ? line.text : escapeControls(line.text);
+        await write(line.stream === 'stderr' ? process.stderr : process.stdout, `${text}\n`);
+      }
     }
   }
 
@@ -108,6 +115,15 @@ export class OpLogCommand extends CommandRunner {
 
   @Option({ flags: '-f, --follow', description: 'keep printing until the operation ends' })
   parseFollow(): boolean {
+    return true;
+  }
+
+  @Option({
+    flags: '--raw',
+    description:
+      'print control characters as they are (by default they are shown escaped, e.g. \\x1b)',
+  })
+  parseRaw(): boolean {
     return true;
   }
 
