@@ -1,5 +1,5 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type Ajv from 'ajv';
 import { parseDocument } from 'yaml';
 import { Catalogue, type CatalogueEntry } from './catalogue';
@@ -62,12 +62,24 @@ function typeFiles(dir: string): string[] {
   }
   const files = names.filter((name) => TYPE_FILE.test(name) && statSync(join(dir, name)).isFile());
   if (files.length === 0) throw new CatalogueError(`no operation types found in ${dir}`);
+  const realDir = realpathSync(dir);
+  for (const file of files) {
+    const real = realpathSync(join(dir, file));
+    if (dirname(real) !== realDir) {
+      throw new CatalogueError(
+        `catalogue file ${file}: is outside the catalogue directory (through a symbolic link)`,
+      );
+    }
+  }
   return files.sort();
 }
 
 function parseYaml(text: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  const error = doc.errors[0];
+  // An unknown tag (`!!js/function`, `!Ref`) is only a warning to the parser, which then keeps
+  // the text: refuse it, so a file never means something other than what it looks like.
+  const error =
+    doc.errors[0] ?? doc.warnings.find((warning) => warning.code === 'TAG_RESOLVE_FAILED');
   if (error) {
     const where = error.linePos
       ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}`

@@ -3,6 +3,8 @@ import addFormats from 'ajv-formats';
 
 /** Params become top-level Ansible extra vars, so their names must be plain variable names. */
 export const PARAM_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Keys that JavaScript objects treat specially: the api drops them from a body. */
+const OBJECT_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** The dict of operation facts the dispatcher adds next to the params. */
 export const RESERVED_PARAM = 'aegir';
 
@@ -63,6 +65,9 @@ export function prepareParamsSchema(
       throw new Error(
         `params.properties.${name} is reserved for the variables the dispatcher adds`,
       );
+    }
+    if (OBJECT_KEYS.has(name)) {
+      throw new Error(`params.properties.${name} is reserved: a JSON body cannot carry it as data`);
     }
     if (!PARAM_NAME_PATTERN.test(name)) {
       throw new Error(
