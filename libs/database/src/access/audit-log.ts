@@ -42,6 +42,7 @@ export interface AuditPage {
 /** Longest text kept of any one value: a hostile request cannot make the trail grow without bound. */
 const MAX_TEXT = 500;
 const MAX_DETAIL_BYTES = 8192;
+// eslint-disable-next-line no-control-regex -- NUL is what PostgreSQL refuses
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** Text PostgreSQL can store, cut to MAX_TEXT: NUL and lone surrogates become U+FFFD. */
