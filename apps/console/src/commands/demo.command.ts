@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,7 +74,7 @@ export class DemoCommand extends CommandRunner {
     const dataSource = new DataSource(dbOptions);
     await dataSource.initialize();
     let token: string;
-    const tokenName = `demo-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
+    const tokenName = `demo-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(2).toString('hex')}`;
     try {
       const applied = await runMigrations(dataSource);
       ok(`migrations: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
