@@ -56,11 +56,11 @@ describe('container health checks', () => {
     });
     after(() => new Promise<void>((done) => server.close(() => done())));
 
-    it('exits 0 when GET /api/v1/catalogue answers 200, on the port the api is set to', async () => {
+    it('exits 0 when GET /api/v1/health answers 200, on the port the api is set to', async () => {
       status = 200;
       const result = await healthCheck('api', { API_HOST: '0.0.0.0', API_PORT: String(port) });
       assert.equal(result.code, 0, result.output);
-      assert.deepEqual(paths.at(-1), '/api/v1/catalogue');
+      assert.deepEqual(paths.at(-1), '/api/v1/health');
     });
 
     it('exits 1 when it answers an error', async () => {

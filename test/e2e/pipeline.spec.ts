@@ -30,6 +30,7 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body.status, 'queued');
+    assert.equal(created.body.createdBy, 'token:stack-admin');
     assert.deepEqual(
       created.body.tasks.map((t: { name: string }) => t.name),
       ['hello'],

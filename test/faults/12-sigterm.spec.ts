@@ -20,7 +20,11 @@ const SHORT_GRACE_MS = 1500;
  * A POST on a connection of its own whose headers go out now and whose body goes out when
  * `finish()` is called: until then the request is in flight in the api.
  */
-function postSlowly(url: string, body: object): { finish(): void; result: Promise<Answer> } {
+function postSlowly(
+  url: string,
+  token: string,
+  body: object,
+): { finish(): void; result: Promise<Answer> } {
   const payload = JSON.stringify(body);
   let finish!: () => void;
   const result = new Promise<Answer>((resolve) => {
@@ -30,6 +34,7 @@ function postSlowly(url: string, body: object): { finish(): void; result: Promis
         method: 'POST',
         agent: false,
         headers: {
+          authorization: `Bearer ${token}`,
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(payload),
         },
@@ -131,7 +136,7 @@ describe('fault: SIGTERM each app mid-work', () => {
       await waitForLines(stack, operation.id, 1000);
       const api = stack.app('api');
       const inFlight = [1, 2, 3, 4, 5].map((i) =>
-        postSlowly(`${stack.apiUrl}/operations`, {
+        postSlowly(`${stack.apiUrl}/operations`, stack.token, {
           type: 'test.echo',
           target: `term-api-${i}`,
           params: { message: `in flight ${i}` },

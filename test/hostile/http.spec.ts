@@ -34,7 +34,9 @@ describe('hostile input: HTTP', () => {
       const path = typeof testCase.path === 'function' ? testCase.path(fixtures) : testCase.path;
       const countsBefore = await rowCounts(stack);
       const stateBefore = await stateDigest(stack);
-      const reply = await stack.request(testCase.method, path, testCase.body, testCase.headers);
+      const reply = await stack.request(testCase.method, path, testCase.body, {
+        headers: testCase.headers,
+      });
       const shown = `${testCase.method} ${shortly(path, 120)} → ${reply.status} ${shortly(
         JSON.stringify(reply.body ?? null),
       )}`;

@@ -1,5 +1,10 @@
 import { execFile } from 'node:child_process';
-import { Agent as HttpAgent, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,6 +37,14 @@ export interface StackOptions {
 export interface HttpResponse<T = any> {
   status: number;
   body: T;
+  headers: IncomingHttpHeaders;
+}
+
+export interface RequestOptions {
+  /** The bearer token to send: default the stack's admin token; null sends none. */
+  token?: string | null;
+  /** More request headers (Host, Origin, …). */
+  headers?: OutgoingHttpHeaders;
 }
 
 /** Only what a process needs from the test's environment: no credentials leak between apps. */
@@ -50,6 +63,8 @@ export class Stack {
   keysDir = '';
   private client?: Client;
   private readonly agent = new HttpAgent({ keepAlive: true });
+  /** An admin token (`aegir token:create --role admin`), sent by `request` unless told otherwise. */
+  token = '';
 
   private constructor(
     readonly db: TestDatabase,
@@ -87,6 +102,8 @@ export class Stack {
         DATABASE_URL: db.url,
         API_PORT: String(port),
         API_SEALING_KEYS_DIR: keysDir,
+        // tests poll the api hard; the rate limits have a spec of their own
+        API_RATE_LIMIT: '1000000',
         ...options.env?.api,
       },
       relay: {
@@ -122,6 +139,7 @@ export class Stack {
     stack.keysDir = keysDir;
     try {
       await stack.aegir(['broker:setup']);
+      stack.token = await stack.createToken('stack-admin', 'admin');
       await Promise.all(
         (options.apps ?? ['relay', 'dispatcher', 'api']).map((app) => stack.startApp(app)),
       );
@@ -172,16 +190,27 @@ export class Stack {
     }
   }
 
+  /** `aegir token:create --name NAME --role ROLE [more flags]`; returns the token it printed. */
+  async createToken(name: string, role: string, flags: string[] = []): Promise<string> {
+    const created = await this.aegir(['token:create', '--name', name, '--role', role, ...flags]);
+    const token = created.stdout.trim();
+    if (created.code !== 0 || !/^aq_\S+$/.test(token)) {
+      throw new Error(`aegir token:create answered ${created.code}: ${created.stderr}`);
+    }
+    return token;
+  }
+
   /**
-   * One api request on a kept-alive connection (node:http: a third of fetch's CPU per call).
-   * `extraHeaders` go over the defaults (another content-type; undefined removes one); a Buffer
-   * body is sent as is.
+   * One api request on a kept-alive connection (node:http: a third of fetch's CPU per call),
+   * with the stack's admin token unless `options.token` says another (or null: none).
+   * `options.headers` go over the defaults (another content-type; undefined removes one); a
+   * Buffer body is sent as is.
    */
   async request<T = any>(
     method: string,
     path: string,
     body?: unknown,
-    extraHeaders: OutgoingHttpHeaders = {},
+    options: RequestOptions = {},
   ): Promise<HttpResponse<T>> {
     const payload =
       body === undefined
@@ -189,11 +218,13 @@ export class Stack {
         : typeof body === 'string' || Buffer.isBuffer(body)
           ? body
           : JSON.stringify(body);
+    const token = options.token === undefined ? this.token : options.token;
     const headers: OutgoingHttpHeaders = {
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
       ...(payload === undefined
         ? {}
         : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-      ...extraHeaders,
+      ...options.headers,
     };
     for (const [name, value] of Object.entries(headers))
       if (value === undefined) delete headers[name];
@@ -210,6 +241,7 @@ export class Stack {
             resolve({
               status: response.statusCode ?? 0,
               body: (text ? parseJsonOrText(text) : undefined) as T,
+              headers: response.headers,
             });
           });
         },

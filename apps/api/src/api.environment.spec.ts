@@ -9,6 +9,12 @@ describe('apiEnvironment', () => {
     assert.deepEqual(apiEnvironment.variables, [
       'API_PORT',
       'API_HOST',
+      'API_RATE_LIMIT',
+      'API_RATE_LIMIT_ANONYMOUS',
+      'API_RATE_WINDOW_SECONDS',
+      'API_AUDIT_REFUSALS_PER_MINUTE',
+      'API_CORS_ORIGINS',
+      'API_ALLOWED_HOSTS',
       'DATABASE_URL',
       'DATABASE_POOL_SIZE',
       'DATABASE_CONNECT_RETRIES',
@@ -21,6 +27,14 @@ describe('apiEnvironment', () => {
   it('has the README’s defaults for an empty environment', () => {
     assert.deepEqual(apiEnvironment.validate({}), {
       api: { port: 3000, host: '127.0.0.1' },
+      access: {
+        rateLimit: 1200,
+        rateLimitAnonymous: 60,
+        rateWindowSeconds: 60,
+        auditRefusalsPerMinute: 120,
+        corsOrigins: '',
+        allowedHosts: '',
+      },
       database: {
         url: 'postgres://postgres@127.0.0.1:5432/aegir',
         poolSize: 10,
@@ -35,6 +49,12 @@ describe('apiEnvironment', () => {
     const settings = apiEnvironment.validate({
       API_PORT: '8080',
       API_HOST: '0.0.0.0',
+      API_RATE_LIMIT: '100',
+      API_RATE_LIMIT_ANONYMOUS: '10',
+      API_RATE_WINDOW_SECONDS: '30',
+      API_AUDIT_REFUSALS_PER_MINUTE: '20',
+      API_CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      API_ALLOWED_HOSTS: 'api.example.com,[::1]',
       DATABASE_URL: 'postgres://aegir:secret@db:5432/aegir',
       DATABASE_POOL_SIZE: '3',
       DATABASE_CONNECT_RETRIES: '0',
@@ -44,6 +64,14 @@ describe('apiEnvironment', () => {
     });
     assert.deepEqual(settings, {
       api: { port: 8080, host: '0.0.0.0' },
+      access: {
+        rateLimit: 100,
+        rateLimitAnonymous: 10,
+        rateWindowSeconds: 30,
+        auditRefusalsPerMinute: 20,
+        corsOrigins: 'https://app.example.com, http://localhost:5173',
+        allowedHosts: 'api.example.com,[::1]',
+      },
       database: { url: 'postgres://aegir:secret@db:5432/aegir', poolSize: 3, connectRetries: 0 },
       catalogue: { dir: '/etc/aegir/catalogue', playbooksDir: resolve('playbooks-here') },
       logging: { level: 'warn' },
@@ -59,6 +87,23 @@ describe('apiEnvironment', () => {
     ['API_PORT', '-1', 'must be an integer from 1 to 65535'],
     ['API_HOST', '', 'must not be empty'],
     ['API_HOST', '  ', 'must not be empty'],
+    ['API_RATE_LIMIT', '0', 'must be an integer >= 1'],
+    ['API_RATE_WINDOW_SECONDS', 'x', 'must be an integer >= 1'],
+    [
+      'API_CORS_ORIGINS',
+      '*',
+      'must be a comma-separated list of origins like https://app.example.com (no path, no *)',
+    ],
+    [
+      'API_CORS_ORIGINS',
+      'https://app.example.com/path',
+      'must be a comma-separated list of origins like https://app.example.com (no path, no *)',
+    ],
+    [
+      'API_ALLOWED_HOSTS',
+      'api.example.com:443',
+      'must be a comma-separated list of host names or addresses, without ports',
+    ],
     ['DATABASE_POOL_SIZE', '0', 'must be an integer >= 1'],
     ['DATABASE_CONNECT_RETRIES', '-1', 'must be an integer >= 0'],
     ['LOG_LEVEL', 'loud', 'must be one of fatal, error, warn, info, debug, trace, silent'],

@@ -1,6 +1,7 @@
 import { CatalogueSettings } from '@app/catalogue';
 import { DatabaseSettings } from '@app/database';
 import { defineAppEnvironment, LoggingSettings } from '@app/platform';
+import { ApiAccessSettings } from './access/access.settings';
 import { ApiSettings } from './api.settings';
 
 /** The api's environment: PostgreSQL and the catalogue, and never the broker. */
@@ -8,6 +9,7 @@ export const apiEnvironment = defineAppEnvironment({
   app: 'api',
   sections: {
     api: ApiSettings,
+    access: ApiAccessSettings,
     database: DatabaseSettings,
     catalogue: CatalogueSettings,
     logging: LoggingSettings,

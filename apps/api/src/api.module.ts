@@ -1,23 +1,60 @@
 import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import type { IncomingMessage } from 'node:http';
 import { CatalogueModule } from '@app/catalogue';
 import { DatabaseModule } from '@app/database';
 import { loggingModule, SettingsModule } from '@app/platform';
+import { AccessGuard } from './access/access.guard';
+import { ApiAccessSettings } from './access/access.settings';
+import { accessState } from './access/access-state';
+import { ApiAudit } from './access/api-audit';
+import { ApiThrottlerGuard } from './access/api-throttler.guard';
+import { AuditController } from './access/audit.controller';
+import { HealthController } from './access/health.controller';
+import { TokensController } from './access/tokens.controller';
 import { apiEnvironment } from './api.environment';
 import { BadInputFilter } from './bad-input.filter';
 import { CatalogueController } from './catalogue.controller';
 import { ConflictFilter } from './conflict.filter';
 import { OperationsController } from './operations/operations.controller';
 
-/** The REST api. It holds PostgreSQL credentials only: nothing here reaches the broker. */
+/**
+ * The REST api. It holds PostgreSQL credentials only: nothing here reaches the broker. Every
+ * route but health needs a bearer token (AccessGuard).
+ */
 @Module({
   imports: [
     loggingModule('aegir-api'),
     DatabaseModule.forRoot({ appName: 'aegir-api' }),
     CatalogueModule.forRoot(),
+    ThrottlerModule.forRootAsync({
+      inject: [ApiAccessSettings],
+      useFactory: (settings: ApiAccessSettings) => ({
+        throttlers: [
+          {
+            ttl: settings.rateWindowSeconds * 1000,
+            limit: (context) =>
+              accessState(context.switchToHttp().getRequest<IncomingMessage>()).principal
+                ? settings.rateLimit
+                : settings.rateLimitAnonymous,
+          },
+        ],
+      }),
+    }),
   ],
-  controllers: [OperationsController, CatalogueController],
+  controllers: [
+    OperationsController,
+    CatalogueController,
+    TokensController,
+    AuditController,
+    HealthController,
+  ],
   providers: [
+    ApiThrottlerGuard,
+    ApiAudit,
+    // Every route: token, rate limit, role (a route says who may call it with @Access).
+    { provide: APP_GUARD, useClass: AccessGuard },
     {
       provide: APP_PIPE,
       useValue: new ValidationPipe({

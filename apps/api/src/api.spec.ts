@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import type { OperationView } from '@app/database';
+import { ApiTokenRepository, type OperationView } from '@app/database';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { ApiModule } from './api.module';
@@ -28,11 +28,16 @@ describe('api', () => {
   let app: INestApplication;
   let ds: DataSource;
   let base: string;
+  /** Every request of this file is an admin's; the roles and scopes have test/e2e/auth.spec.ts. */
+  let authorization: string;
 
   const call = async <T = any>(method: string, path: string, body?: unknown): Promise<Reply<T>> => {
     const response = await fetch(`${base}/api/v1${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers:
+        body === undefined
+          ? { authorization }
+          : { authorization, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as T };
@@ -50,6 +55,8 @@ describe('api', () => {
     await app.listen(0, '127.0.0.1');
     base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
     ds = app.get(DataSource);
+    const { token } = await app.get(ApiTokenRepository).create({ name: 'spec', role: 'admin' });
+    authorization = `Bearer ${token}`;
   });
 
   after(async () => {
@@ -392,6 +399,7 @@ describe('api', () => {
       assert.equal(reply.body.status, 'cancelled');
       assert.equal(reply.body.reason, 'cancelled by request');
       assert.equal(reply.body.cancelRequestedAt, null);
+      assert.equal(reply.body.cancelledBy, 'token:spec');
       assert.deepEqual(
         reply.body.tasks?.map((task) => [task.name, task.status, task.reason]),
         [
@@ -533,6 +541,10 @@ describe('api', () => {
         [original.body.status, original.body.retriedBy, original.body.attempt],
         ['failed', retry.id, 1],
       );
+      assert.deepEqual(
+        [original.body.retryRequestedBy, retry.createdBy],
+        ['token:spec', 'token:spec'],
+      );
 
       assert.deepEqual(await call('POST', `/operations/${id}/retry`), {
         status: 409,
@@ -646,6 +658,9 @@ describe('api', () => {
           linesStored: created.linesStored,
           complete: created.complete,
           cancelRequestedAt: created.cancelRequestedAt,
+          createdBy: created.createdBy,
+          cancelledBy: created.cancelledBy,
+          retryRequestedBy: created.retryRequestedBy,
         },
         {
           attempt: 1,
@@ -656,6 +671,9 @@ describe('api', () => {
           linesStored: null,
           complete: null,
           cancelRequestedAt: null,
+          createdBy: 'token:spec',
+          cancelledBy: null,
+          retryRequestedBy: null,
         },
       );
       await ds.query(
@@ -674,7 +692,7 @@ describe('api', () => {
     const raw = (contentType: string, body: string) =>
       fetch(`${base}/api/v1/operations`, {
         method: 'POST',
-        headers: { 'content-type': contentType },
+        headers: { authorization, 'content-type': contentType },
         body,
       });
 
@@ -735,7 +753,7 @@ describe('api', () => {
       const created = await post({ type: 'demo.hello', target: 'localhost', params: {} });
       const cancel = await fetch(`${base}/api/v1/operations/${created.body.id}/cancel`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { authorization, 'content-type': 'application/json' },
         body: '{"reason":"stop\\u0000now"}',
       });
       assert.equal(cancel.status, 400);
@@ -744,7 +762,9 @@ describe('api', () => {
         (await call<OperationView>('GET', `/operations/${created.body.id}`)).body.status,
         'queued',
       );
-      const list = await fetch(`${base}/api/v1/operations?target=a%00b`);
+      const list = await fetch(`${base}/api/v1/operations?target=a%00b`, {
+        headers: { authorization },
+      });
       assert.equal(list.status, 400);
       assert.match(JSON.stringify(await list.json()), /"target must not contain NUL/);
       const cursor = Buffer.from(JSON.stringify(['0000-01-01T00:00:00.000000Z', randomUUID()]));
@@ -761,7 +781,7 @@ describe('api', () => {
     });
 
     it('sends security headers and no X-Powered-By', async () => {
-      const response = await fetch(`${base}/api/v1/catalogue`);
+      const response = await fetch(`${base}/api/v1/catalogue`, { headers: { authorization } });
       await response.body?.cancel();
       assert.equal(response.headers.get('x-powered-by'), null);
       assert.equal(response.headers.get('x-content-type-options'), 'nosniff');

@@ -1,6 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
+import { AuditLog } from '@app/database';
+import { ApiAccessSettings } from './access/access.settings';
 import { ApiModule } from './api.module';
 import { API_PREFIX } from './api-prefix';
 import { hardenHttp } from './http-hardening';
@@ -19,7 +21,7 @@ export async function createApiApp(): Promise<NestExpressApplication> {
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  hardenHttp(app);
+  hardenHttp(app, app.get(ApiAccessSettings), app.get(AuditLog));
   app.setGlobalPrefix(API_PREFIX);
   return app;
 }

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { Catalogue, type CatalogueTask, type RetryPolicy } from '@app/catalogue';
+import { Access } from './access/access.decorators';
 
 export interface CatalogueTypeView {
   name: string;
@@ -19,6 +20,7 @@ export class CatalogueController {
   constructor(private readonly catalogue: Catalogue) {}
 
   @Get()
+  @Access({ role: 'viewer', action: 'catalogue.read' })
   list(): { types: CatalogueTypeView[] } {
     return {
       types: this.catalogue.types().map((type) => ({

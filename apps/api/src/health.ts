@@ -1,6 +1,6 @@
 /**
  * The api container's health check (docker/healthcheck.sh runs it): the api's own HTTP
- * port answers GET /api/v1/catalogue with 200. Exit 0 healthy, 1 not.
+ * port answers GET /api/v1/health (open without a token) with 200. Exit 0 healthy, 1 not.
  * Issue 10 replaces it with the api's /health/ready endpoint.
  */
 import { runHealthCheck } from '@app/platform';
@@ -25,6 +25,6 @@ async function answers(url: string): Promise<void> {
 
 void runHealthCheck('api', () => {
   const { host, port } = apiEnvironment.validate(process.env).api;
-  const url = `http://${localAddress(host)}:${port}/${API_PREFIX}/catalogue`;
+  const url = `http://${localAddress(host)}:${port}/${API_PREFIX}/health`;
   return { http: () => answers(url) };
 });

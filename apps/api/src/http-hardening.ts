@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { AuditLog } from '@app/database';
 import helmet from 'helmet';
+import { listOf, type ApiAccessSettings } from './access/access.settings';
+import { accessState } from './access/access-state';
+import { RefusalBudget, refusalRecorder } from './access/refusal-recorder';
+import { API_PREFIX } from './api-prefix';
 
 /** Deeper JSON is refused before it is parsed: nothing the api takes nests this far. */
 export const MAX_JSON_DEPTH = 32;
@@ -93,32 +98,103 @@ export function jsonDepth(text: Buffer): number {
   return deepest;
 }
 
-function answer(response: ServerResponse, status: number, error: string, message: string): void {
+function answer(
+  request: IncomingMessage,
+  response: ServerResponse,
+  status: number,
+  error: string,
+  message: string,
+): void {
+  accessState(request).message = message;
   response.statusCode = status;
   response.setHeader('content-type', 'application/json; charset=utf-8');
   response.end(JSON.stringify({ statusCode: status, error, message }));
 }
 
+/** The host name of a Host header: `api.example.com:3000` → `api.example.com`, `[::1]:80` → `[::1]`. */
+export function hostName(header: string): string {
+  const name = header.startsWith('[')
+    ? header.slice(0, header.indexOf(']') + 1)
+    : header.split(':')[0];
+  return name.toLowerCase();
+}
+
+const HEALTH_PATH = `/${API_PREFIX}/health`;
+const isHealth = (request: IncomingMessage): boolean =>
+  (request.url ?? '').split('?')[0] === HEALTH_PATH;
+
 /**
- * What every request meets before a controller: security headers (helmet, no X-Powered-By),
- * bodies only as application/json (a plain HTML form cannot post one: 415), at most
- * MAX_JSON_BYTES and MAX_JSON_DEPTH levels deep, and no text in body or query that the
- * database cannot store (400 naming the field, where it would have failed as a 500). Call
- * before the app is initialised.
+ * With API_ALLOWED_HOSTS, a request naming another Host is answered 421 (a page on a
+ * rebound DNS name reaches the api with its own name there); one without a Host, 400.
+ * Health answers whatever the Host: it says nothing.
  */
-export function hardenHttp(app: NestExpressApplication): void {
+function allowedHostsOnly(allowed: string[]) {
+  const hosts = new Set(allowed.map((host) => host.toLowerCase()));
+  return (request: IncomingMessage, response: ServerResponse, next: () => void): void => {
+    if (hosts.size === 0 || isHealth(request)) return next();
+    const header = request.headers.host;
+    if (!header) {
+      answer(request, response, 400, 'Bad Request', 'a Host header is required');
+      return;
+    }
+    const name = hostName(header);
+    if (!hosts.has(name)) {
+      answer(
+        request,
+        response,
+        421,
+        'Misdirected Request',
+        `host ${JSON.stringify(name.slice(0, 100))} is not one this api answers to (API_ALLOWED_HOSTS)`,
+      );
+      return;
+    }
+    next();
+  };
+}
+
+/**
+ * What every request meets before a controller: its refusal, if it is refused, recorded in
+ * the audit; the Host checked (API_ALLOWED_HOSTS); CORS only for API_CORS_ORIGINS (none by
+ * default); security headers (helmet, no X-Powered-By), bodies only as application/json (a
+ * plain HTML form cannot post one: 415), at most MAX_JSON_BYTES and MAX_JSON_DEPTH levels
+ * deep, and no text in body or query that the database cannot store (400, where it would
+ * have failed as a 500). Call before the app is initialised.
+ */
+export function hardenHttp(
+  app: NestExpressApplication,
+  settings: ApiAccessSettings,
+  audit: AuditLog,
+): void {
+  app.use(refusalRecorder(audit, new RefusalBudget(settings.auditRefusalsPerMinute)));
+  app.use(allowedHostsOnly(listOf(settings.allowedHosts)));
+  const origins = listOf(settings.corsOrigins);
+  if (origins.length > 0) {
+    app.enableCors({
+      origin: origins,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type'],
+      exposedHeaders: ['Retry-After', 'WWW-Authenticate'],
+      maxAge: 600,
+    });
+  }
   app.disable('x-powered-by');
   app.use(helmet());
   app.use((request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void) => {
     if (WITH_BODY.has(request.method ?? '') && hasBody(request) && !isJson(request)) {
-      answer(response, 415, 'Unsupported Media Type', 'request bodies must be application/json');
+      answer(
+        request,
+        response,
+        415,
+        'Unsupported Media Type',
+        'request bodies must be application/json',
+      );
       return;
     }
     const query = new URL(request.url ?? '/', 'http://api').searchParams;
     for (const [name, value] of query) {
       if (unstorable(name) || unstorable(value)) {
         const field = unstorable(name) ? `query parameter ${JSON.stringify(name)}` : name;
-        answer(response, 400, 'Bad Request', `${field} ${UNSTORABLE_RULE}`);
+        answer(request, response, 400, 'Bad Request', `${field} ${UNSTORABLE_RULE}`);
         return;
       }
     }

@@ -1,3 +1,6 @@
+/** The exit code of a command refused for its input (a bad flag or argument). */
+export const BAD_INPUT = 2;
+
 /** An error the user can act on: printed as `error: <message>`, never with a stack trace. */
 export class CliError extends Error {
   override readonly name = 'CliError';

@@ -1,5 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import {
+  ApiTokenRepository,
+  AuditLog,
   DatabaseSettings,
   dataSourceOptions,
   OperationStateRepository,
@@ -27,6 +29,14 @@ export class ConsoleDatabase implements OnModuleDestroy {
   async store(): Promise<OperationStore> {
     const ds = await this.dataSource();
     return new OperationStore(ds, new OperationStateRepository(ds));
+  }
+
+  async tokens(): Promise<ApiTokenRepository> {
+    return new ApiTokenRepository(await this.dataSource());
+  }
+
+  async auditLog(): Promise<AuditLog> {
+    return new AuditLog(await this.dataSource());
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -13,6 +13,11 @@ import { OpLogCommand } from './commands/op-log.command';
 import { OpRetryCommand } from './commands/op-retry.command';
 import { OpShowCommand } from './commands/op-show.command';
 import { SetupLocalCommand } from './commands/setup-local.command';
+import { AuditCommand } from './commands/audit.command';
+import { TokenCreateCommand } from './commands/token-create.command';
+import { TokenListCommand } from './commands/token-list.command';
+import { TokenRevokeCommand } from './commands/token-revoke.command';
+import { ConsoleAudit } from './console-audit';
 import { ConsoleCatalogue } from './console-catalogue';
 import { ConsoleDatabase } from './console-database';
 import { consoleEnvironment } from './console.environment';
@@ -39,6 +44,10 @@ export const COMMANDS: Provider[] = [
   OpRetryCommand,
   DlqListCommand,
   SetupLocalCommand,
+  TokenCreateCommand,
+  TokenListCommand,
+  TokenRevokeCommand,
+  AuditCommand,
 ];
 
 /**
@@ -46,7 +55,7 @@ export const COMMANDS: Provider[] = [
  * use, so commands that need neither run while PostgreSQL is down.
  */
 @Module({
-  providers: [ProgramName, ConsoleDatabase, ConsoleCatalogue, ...COMMANDS],
+  providers: [ProgramName, ConsoleDatabase, ConsoleCatalogue, ConsoleAudit, ...COMMANDS],
 })
 export class ConsoleModule {
   /** The CLI with its settings, read from the environment now: a bad one throws ConfigurationError. */

@@ -68,7 +68,7 @@ describe('aegir console', () => {
     assert.equal(first.code, 0, first.stderr);
     assert.equal(
       first.stdout,
-      'applied Init1764500000000\napplied AttemptsCancelExclusive1764600000000\napplied LogLinesBulk1764700000000\n',
+      'applied Init1764500000000\napplied AttemptsCancelExclusive1764600000000\napplied LogLinesBulk1764700000000\napplied TokensAudit1764800000000\n',
     );
     const again = await run('db:migrate');
     assert.equal(again.code, 0, again.stderr);

@@ -65,7 +65,7 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
   private async retryLost(): Promise<void> {
     for (const { id, backoffSeconds } of await this.state.lostDueForRetry()) {
       try {
-        const retry = await this.state.retry(id, { delaySeconds: backoffSeconds });
+        const retry = await this.state.retry(id, { delaySeconds: backoffSeconds, actor: 'relay' });
         if (retry)
           this.logger.log(
             `operation ${id} lost: retrying as ${retry.id} (attempt ${retry.attempt})`,

@@ -1,5 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ApiTokenRepository, AuditLog } from './access';
 import { dataSourceOptions } from './data-source';
 import { DatabaseSettings } from './database.settings';
 import { OperationStateRepository } from './operation-state.repository';
@@ -11,8 +12,8 @@ export interface DatabaseModuleOptions {
 }
 
 /**
- * The DataSource (via TypeOrmModule), the OperationStore and the OperationStateRepository,
- * for every module of an app; the connection comes from the app's DatabaseSettings.
+ * The DataSource (via TypeOrmModule), the OperationStore, the OperationStateRepository, the
+ * ApiTokenRepository and the AuditLog, for every module of an app; the connection comes from the app's DatabaseSettings.
  */
 @Global()
 @Module({})
@@ -30,8 +31,14 @@ export class DatabaseModule {
           }),
         }),
       ],
-      providers: [OperationStore, OperationStateRepository],
-      exports: [TypeOrmModule, OperationStore, OperationStateRepository],
+      providers: [OperationStore, OperationStateRepository, ApiTokenRepository, AuditLog],
+      exports: [
+        TypeOrmModule,
+        OperationStore,
+        OperationStateRepository,
+        ApiTokenRepository,
+        AuditLog,
+      ],
     };
   }
 }

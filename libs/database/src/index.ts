@@ -1,3 +1,4 @@
+export * from './access';
 export * from './channels';
 export * from './conflict-error';
 export * from './cursor';

@@ -11,7 +11,8 @@ import {
 import { runMigrations } from './data-source';
 import { Init1764500000000 } from './migrations';
 
-const TABLES = ['log_lines', 'operations', 'outbox', 'tasks'];
+const TABLES = ['api_tokens', 'audit_events', 'log_lines', 'operations', 'outbox', 'tasks'];
+const TABLES_BEFORE_TOKENS = ['log_lines', 'operations', 'outbox', 'tasks'];
 
 async function tables(ds: DataSource): Promise<string[]> {
   const rows: { table_name: string }[] = await ds.query(
@@ -40,6 +41,7 @@ describe('migrations', () => {
     'Init1764500000000',
     'AttemptsCancelExclusive1764600000000',
     'LogLinesBulk1764700000000',
+    'TokensAudit1764800000000',
   ];
   const before2 = { id: randomUUID() };
 
@@ -197,7 +199,39 @@ describe('migrations', () => {
       )
     ).map((row) => row.column_name);
 
+  it('keeps token names unique, roles and audit outcomes to their words', async () => {
+    const token = (name: string, role: string) =>
+      ds.query(`INSERT INTO api_tokens (id, name, role, hash) VALUES ($1, $2, $3, 'h')`, [
+        randomUUID(),
+        name,
+        role,
+      ]);
+    await token('ci', 'operator');
+    await assert.rejects(token('ci', 'viewer'), /uq_api_tokens_name/);
+    await assert.rejects(token('root', 'root'), /ck_api_tokens_role/);
+    await ds.query(
+      `INSERT INTO audit_events (actor, action, outcome) VALUES ('console:x', 'token.create', 'ok')`,
+    );
+    await assert.rejects(
+      ds.query(`INSERT INTO audit_events (actor, action, outcome) VALUES ('a', 'b', 'maybe')`),
+      /ck_audit_events_outcome/,
+    );
+    const [event]: { at: Date; detail: object; operation_id: null }[] = await ds.query(
+      `SELECT at, detail, operation_id FROM audit_events`,
+    );
+    assert.deepEqual([event.detail, event.operation_id], [{}, null]);
+    assert.ok(event.at instanceof Date);
+    await ds.query(`DELETE FROM audit_events`);
+    await ds.query(`DELETE FROM api_tokens`);
+  });
+
   it('down drops everything up created, one migration at a time', async () => {
+    await ds.undoLastMigration({ transaction: 'each' });
+    assert.deepEqual(await tables(ds), TABLES_BEFORE_TOKENS);
+    const actors = await columns('operations');
+    for (const gone of ['created_by', 'cancelled_by', 'retried_by']) {
+      assert.ok(!actors.includes(gone), `${gone} is still there`);
+    }
     await ds.undoLastMigration({ transaction: 'each' });
     assert.ok((await columns('log_lines')).includes('id'));
     const [trigger]: unknown[] = await ds.query(
@@ -205,7 +239,7 @@ describe('migrations', () => {
     );
     assert.equal(trigger, undefined);
     await ds.undoLastMigration({ transaction: 'each' });
-    assert.deepEqual(await tables(ds), TABLES);
+    assert.deepEqual(await tables(ds), TABLES_BEFORE_TOKENS);
     const operationColumns = await columns('operations');
     for (const gone of [
       'attempt',

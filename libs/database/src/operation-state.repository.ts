@@ -28,6 +28,8 @@ export interface CreateOptions {
   attempt?: number;
   /** Seconds before the relay may dispatch it (a retry's backoff); default 0. */
   delaySeconds?: number;
+  /** Who creates it (`token:<name>`, `console:<user>`, `relay`): recorded as created_by. */
+  actor?: string | null;
 }
 
 /** What a retry is planned from: the stored operation that ended. */
@@ -47,6 +49,8 @@ export interface RetryOptions {
   plan?: OperationPlan | ((original: RetrySource) => OperationPlan);
   /** Seconds before the new attempt may be dispatched; default 0. */
   delaySeconds?: number;
+  /** Who retries: the original's retried_by and the new attempt's created_by. */
+  actor?: string | null;
 }
 
 /** The new attempt a retry created. */
@@ -187,8 +191,8 @@ export class OperationStateRepository {
     await manager.query(
       `WITH operation AS (
          INSERT INTO operations (id, type, target, pool, params, status, attempt, retry_of,
-                                 retry_limit, retry_backoff_seconds, exclusive)
-         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10)
+                                 retry_limit, retry_backoff_seconds, exclusive, created_by)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $19)
        ), task AS (
          INSERT INTO tasks (id, operation_id, position, name, runner, status)
          SELECT t.id, $1, t.position, t.name, t.runner, 'queued'
@@ -218,6 +222,7 @@ export class OperationStateRepository {
         message,
         delaySeconds,
         OUTBOX_CHANNEL,
+        options.actor ?? null,
       ],
     );
     return id;
@@ -434,9 +439,10 @@ export class OperationStateRepository {
    * Cancels an operation. A queued or dispatched one is cancelled here and now, with every
    * task (a dispatcher that claims it later is refused, so no task ever starts); a running
    * one gets a cancel message to its dispatcher, once, and ends `cancelled` when the
-   * dispatcher reports it. ConflictError when it has already ended.
+   * dispatcher reports it. ConflictError when it has already ended. `actor` is recorded as
+   * cancelled_by (the first one to ask, for a running operation).
    */
-  async cancel(id: string, reason: string): Promise<CancelOutcome> {
+  async cancel(id: string, reason: string, actor: string | null = null): Promise<CancelOutcome> {
     if (!UUID_PATTERN.test(id)) return 'not-found';
     // The row lock makes concurrent cancels (and the relay's status updates) take turns; NO KEY
     // UPDATE, so that the relay can still insert this operation's log lines meanwhile.
@@ -451,13 +457,15 @@ export class OperationStateRepository {
         throw new ConflictError(`operation ${id} is already ${row.status}`);
       }
       if (row.status === 'running') {
-        if (row.cancel_requested_at === null) await this.requestCancel(manager, id, reason);
+        if (row.cancel_requested_at === null) {
+          await this.requestCancel(manager, id, reason, actor);
+        }
         return 'requested';
       }
       await manager.query(
-        `UPDATE operations SET status = 'cancelled', reason = $2, finished_at = now()
+        `UPDATE operations SET status = 'cancelled', reason = $2, finished_at = now(), cancelled_by = $3
           WHERE id = $1 AND status IN (${CANCELLABLE})`,
-        [id, reason],
+        [id, reason, actor],
       );
       await this.endUnfinishedTasks(manager, [id], {
         status: 'cancelled',
@@ -502,7 +510,13 @@ export class OperationStateRepository {
             ? options.plan({ id, type: row.type, target: row.target, params: row.params })
             : (options.plan ?? (await storedPlan(manager, row)));
         const attempt = row.attempt + 1;
-        const newId = await this.create(plan, { retryOf: id, attempt, delaySeconds }, manager);
+        const actor = options.actor ?? null;
+        await manager.query(`UPDATE operations SET retried_by = $2 WHERE id = $1`, [id, actor]);
+        const newId = await this.create(
+          plan,
+          { retryOf: id, attempt, delaySeconds, actor },
+          manager,
+        );
         return { id: newId, attempt };
       });
     } catch (error) {
@@ -541,8 +555,16 @@ export class OperationStateRepository {
   }
 
   /** Marks the cancel as requested and queues the message to the dispatchers. */
-  private async requestCancel(manager: EntityManager, id: string, reason: string): Promise<void> {
-    await manager.query(`UPDATE operations SET cancel_requested_at = now() WHERE id = $1`, [id]);
+  private async requestCancel(
+    manager: EntityManager,
+    id: string,
+    reason: string,
+    actor: string | null,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE operations SET cancel_requested_at = now(), cancelled_by = $2 WHERE id = $1`,
+      [id, actor],
+    );
     const message: CancelMessage = {
       v: CONTRACT_VERSION,
       kind: 'cancel',

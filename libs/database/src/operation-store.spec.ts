@@ -316,7 +316,12 @@ describe('OperationStore', () => {
         durationMs: 1500,
       });
       assert.equal(view.tasks?.[1].durationMs, null);
-      assert.deepEqual(await store.progress(created.id), { status: 'running', lineCount: 42 });
+      assert.deepEqual(await store.progress(created.id), {
+        status: 'running',
+        lineCount: 42,
+        type: created.type,
+        target: created.target,
+      });
     });
 
     it('says whether every emitted line was stored, once both counts are known', async () => {

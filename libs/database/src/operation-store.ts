@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { OperationPlan } from '@app/catalogue';
 import type { OperationStatus } from '@app/contracts';
 import { DataSource } from 'typeorm';
-import { decodeCursor, encodeCursor, UUID_PATTERN } from './cursor';
+import { decodeCursor, encodeCursor, UUID_PATTERN, type CursorKey } from './cursor';
 import {
   OperationStateRepository,
   type CreateOptions,
@@ -28,6 +28,8 @@ export interface OperationFilter {
   limit: number;
   /** From a previous page's `nextCursor`; a cursor that does not decode throws BadCursorError. */
   cursor?: string;
+  /** Only the operations this accepts (a token's scope); the others are not listed. */
+  accept?: (operation: { type: string; target: string }) => boolean;
 }
 
 export interface OperationPage {
@@ -39,6 +41,8 @@ export interface OperationPage {
 export interface OperationProgress {
   status: OperationStatus;
   lineCount: number | null;
+  type: string;
+  target: string;
 }
 
 /** About how many bytes of line text one log page holds, unless the caller asks for less. */
@@ -53,7 +57,14 @@ export const MAX_CANCEL_REASON_LENGTH = 500;
 const OPERATION_COLUMNS = `o.id, o.type, o.target, o.pool, o.params, o.status, o.reason, o.exit_code,
   o.dispatcher_id, o.line_count, o.lines_stored, o.attempt, o.retry_of, o.exclusive,
   o.cancel_requested_at, o.created_at, o.dispatched_at, o.started_at, o.finished_at,
+  o.created_by, o.cancelled_by, o.retried_by AS retry_requested_by,
   (SELECT r.id FROM operations r WHERE r.retry_of = o.id) AS retried_by`;
+
+type ListedRow = OperationRow & { created_key: string };
+
+/** Rows read per round trip, and at most per page, when a list is filtered by `accept`. */
+const SCAN_CHUNK = 200;
+const MAX_SCANNED = 2000;
 
 /** created_at to the microsecond, for the keyset cursor. */
 const CREATED_KEY = `to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -82,11 +93,15 @@ export class OperationStore {
    * Cancels an operation (see OperationStateRepository.cancel). Null when the operation
    * does not exist; ConflictError when it has already ended.
    */
-  async cancel(id: string, reason = DEFAULT_CANCEL_REASON): Promise<OperationView | null> {
+  async cancel(
+    id: string,
+    reason = DEFAULT_CANCEL_REASON,
+    actor: string | null = null,
+  ): Promise<OperationView | null> {
     if (reason.length === 0 || reason.length > MAX_CANCEL_REASON_LENGTH) {
       throw new RangeError(`reason must be 1 to ${MAX_CANCEL_REASON_LENGTH} characters`);
     }
-    const outcome = await this.state.cancel(id, reason);
+    const outcome = await this.state.cancel(id, reason, actor);
     return outcome === 'not-found' ? null : this.mustGet(id);
   }
 
@@ -100,8 +115,50 @@ export class OperationStore {
     return attempt === null ? null : this.mustGet(attempt.id);
   }
 
-  /** Newest first, keyset-paginated on (created_at, id). */
+  /**
+   * Newest first, keyset-paginated on (created_at, id). With `accept` (a token's scope), only
+   * the operations it accepts are listed; a page then reads at most MAX_SCANNED rows, and may
+   * end short of `limit` with a cursor to go on.
+   */
   async list(filter: OperationFilter): Promise<OperationPage> {
+    const accept = filter.accept ?? (() => true);
+    const chunk = filter.accept ? Math.max(filter.limit + 1, SCAN_CHUNK) : filter.limit + 1;
+    const items: ListedRow[] = [];
+    let cursor = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+    let scanned = 0;
+    for (;;) {
+      const rows = await this.listRows(filter, cursor, chunk);
+      for (const row of rows) {
+        scanned++;
+        if (!accept(row)) continue;
+        items.push(row);
+        if (items.length > filter.limit) return this.page(items.slice(0, filter.limit), true);
+      }
+      const last = rows[rows.length - 1];
+      if (rows.length < chunk || !last) return this.page(items, false);
+      cursor = { createdAt: last.created_key, id: last.id };
+      if (scanned >= MAX_SCANNED) {
+        return {
+          items: items.map((row) => toOperationView(row)),
+          nextCursor: encodeCursor(cursor),
+        };
+      }
+    }
+  }
+
+  private page(rows: ListedRow[], more: boolean): OperationPage {
+    const last = rows[rows.length - 1];
+    return {
+      items: rows.map((row) => toOperationView(row)),
+      nextCursor: more && last ? encodeCursor({ createdAt: last.created_key, id: last.id }) : null,
+    };
+  }
+
+  private async listRows(
+    filter: OperationFilter,
+    cursor: CursorKey | undefined,
+    limit: number,
+  ): Promise<ListedRow[]> {
     const where: string[] = [];
     const values: unknown[] = [];
     const add = (condition: (n: string) => string, value: unknown) => {
@@ -111,16 +168,14 @@ export class OperationStore {
     if (filter.status !== undefined) add((n) => `o.status = ${n}`, filter.status);
     if (filter.type !== undefined) add((n) => `o.type = ${n}`, filter.type);
     if (filter.target !== undefined) add((n) => `o.target = ${n}`, filter.target);
-    if (filter.cursor !== undefined) {
-      const key = decodeCursor(filter.cursor);
-      values.push(key.createdAt, key.id);
+    if (cursor !== undefined) {
+      values.push(cursor.createdAt, cursor.id);
       where.push(
         `(o.created_at, o.id) < ($${values.length - 1}::timestamptz, $${values.length}::uuid)`,
       );
     }
-    values.push(filter.limit + 1);
-
-    const rows: (OperationRow & { created_key: string })[] = await this.dataSource.query(
+    values.push(limit);
+    return this.dataSource.query(
       `SELECT ${OPERATION_COLUMNS}, ${CREATED_KEY} AS created_key
          FROM operations o
         ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
@@ -128,15 +183,6 @@ export class OperationStore {
         LIMIT $${values.length}`,
       values,
     );
-    const page = rows.slice(0, filter.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map((row) => toOperationView(row)),
-      nextCursor:
-        rows.length > filter.limit && last
-          ? encodeCursor({ createdAt: last.created_key, id: last.id })
-          : null,
-    };
   }
 
   /** One operation with its tasks in order, or null. */
@@ -161,15 +207,24 @@ export class OperationStore {
     return toOperationView(row, tasks);
   }
 
-  /** Status and announced line count, or null when the operation does not exist. */
+  /** Status, announced line count, type and target, or null when the operation does not exist. */
   async progress(id: string): Promise<OperationProgress | null> {
     if (!UUID_PATTERN.test(id)) return null;
-    const [row]: { status: OperationStatus; line_count: string | null }[] =
-      await this.dataSource.query(`SELECT status, line_count FROM operations WHERE id = $1`, [id]);
+    const [row]: {
+      status: OperationStatus;
+      line_count: string | null;
+      type: string;
+      target: string;
+    }[] = await this.dataSource.query(
+      `SELECT status, line_count, type, target FROM operations WHERE id = $1`,
+      [id],
+    );
     if (!row) return null;
     return {
       status: row.status,
       lineCount: row.line_count === null ? null : Number(row.line_count),
+      type: row.type,
+      target: row.target,
     };
   }
 

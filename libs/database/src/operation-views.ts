@@ -42,6 +42,12 @@ export interface OperationView {
   exclusive: boolean;
   /** When a cancel was sent to the dispatcher running it; null if none was. */
   cancelRequestedAt: string | null;
+  /** Who created it: `token:<name>`, `console:<os user>`, `relay` (an automatic retry). */
+  createdBy: string | null;
+  /** Who cancelled it (or asked its dispatcher to stop it). */
+  cancelledBy: string | null;
+  /** Who retried it; `retriedBy` is the attempt that retry made. */
+  retryRequestedBy: string | null;
   createdAt: string;
   dispatchedAt: string | null;
   startedAt: string | null;
@@ -78,6 +84,9 @@ export interface OperationRow {
   retried_by: string | null;
   exclusive: boolean;
   cancel_requested_at: Date | null;
+  created_by: string | null;
+  cancelled_by: string | null;
+  retry_requested_by: string | null;
   created_at: Date;
   dispatched_at: Date | null;
   started_at: Date | null;
@@ -135,6 +144,9 @@ export function toOperationView(row: OperationRow, tasks?: TaskRow[]): Operation
     retriedBy: row.retried_by,
     exclusive: row.exclusive,
     cancelRequestedAt: iso(row.cancel_requested_at),
+    createdBy: row.created_by,
+    cancelledBy: row.cancelled_by,
+    retryRequestedBy: row.retry_requested_by,
     createdAt: row.created_at.toISOString(),
     dispatchedAt: iso(row.dispatched_at),
     startedAt: iso(row.started_at),

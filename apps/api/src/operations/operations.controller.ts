@@ -8,7 +8,9 @@ import {
   Param,
   Post,
   Query,
+  Req,
 } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
 import { Catalogue } from '@app/catalogue';
 import type { OperationStatus } from '@app/contracts';
 import {
@@ -24,6 +26,9 @@ import {
   LogQuery,
   OperationIdParams,
 } from './dto';
+import { Access } from '../access/access.decorators';
+import { ApiAudit, requestActor } from '../access/api-audit';
+import { mustActOn, mustSee, scopeFilter } from '../access/scope';
 
 export interface LogPage {
   operationId: string;
@@ -40,34 +45,59 @@ export class OperationsController {
   constructor(
     private readonly catalogue: Catalogue,
     private readonly store: OperationStore,
+    private readonly audit: ApiAudit,
   ) {}
 
-  /** A PlanError (unknown type, bad target or params) becomes a 400 via BadInputFilter. */
+  /**
+   * A PlanError (unknown type, bad target or params) becomes a 400 via BadInputFilter; a type
+   * or target outside the token's scope is a 403, before anything is planned.
+   */
   @Post()
-  async create(@Body() body: CreateOperationBody): Promise<OperationView> {
+  @Access({ role: 'operator', action: 'operation.create' })
+  async create(
+    @Req() request: IncomingMessage,
+    @Body() body: CreateOperationBody,
+  ): Promise<OperationView> {
+    mustActOn(request, body);
     const plan = this.catalogue.plan({
       type: body.type,
       target: body.target,
       params: body.params,
     });
-    return this.store.create(plan);
+    const view = await this.store.create(plan, { actor: requestActor(request) });
+    await this.audit.ok(request, 'operation.create', view.id, {
+      type: view.type,
+      target: view.target,
+    });
+    return view;
   }
 
+  /** Only the operations inside the token's scope are listed. */
   @Get()
-  async list(@Query() query: ListOperationsQuery): Promise<OperationPage> {
+  @Access({ role: 'viewer', action: 'operation.list' })
+  async list(
+    @Req() request: IncomingMessage,
+    @Query() query: ListOperationsQuery,
+  ): Promise<OperationPage> {
     return this.store.list({
       status: query.status,
       type: query.type,
       target: query.target,
       limit: query.limit ?? 50,
       cursor: query.cursor,
+      accept: scopeFilter(request),
     });
   }
 
   @Get(':id')
-  async get(@Param() { id }: OperationIdParams): Promise<OperationView> {
+  @Access({ role: 'viewer', action: 'operation.read' })
+  async get(
+    @Req() request: IncomingMessage,
+    @Param() { id }: OperationIdParams,
+  ): Promise<OperationView> {
     const view = await this.store.get(id);
     if (!view) throw notFound(id);
+    mustSee(request, view, () => notFound(id));
     return view;
   }
 
@@ -78,12 +108,19 @@ export class OperationsController {
    */
   @Post(':id/cancel')
   @HttpCode(HttpStatus.OK)
+  @Access({ role: 'operator', action: 'operation.cancel' })
   async cancel(
+    @Req() request: IncomingMessage,
     @Param() { id }: OperationIdParams,
     @Body() body: CancelOperationBody,
   ): Promise<OperationView> {
-    const view = await this.store.cancel(id, body.reason);
+    await this.mustActOnStored(request, id);
+    const view = await this.store.cancel(id, body.reason, requestActor(request));
     if (!view) throw notFound(id);
+    await this.audit.ok(request, 'operation.cancel', id, {
+      status: view.status,
+      reason: view.reason,
+    });
     return view;
   }
 
@@ -92,8 +129,14 @@ export class OperationsController {
    * catalogue as it is now: a type that is gone or params that no longer fit are a 400.
    */
   @Post(':id/retry')
-  async retry(@Param() { id }: OperationIdParams): Promise<OperationView> {
+  @Access({ role: 'operator', action: 'operation.retry' })
+  async retry(
+    @Req() request: IncomingMessage,
+    @Param() { id }: OperationIdParams,
+  ): Promise<OperationView> {
+    await this.mustActOnStored(request, id);
     const view = await this.store.retry(id, {
+      actor: requestActor(request),
       plan: (original) =>
         this.catalogue.plan({
           type: original.type,
@@ -102,15 +145,25 @@ export class OperationsController {
         }),
     });
     if (!view) throw notFound(id);
+    await this.audit.ok(request, 'operation.retry', id, {
+      retryId: view.id,
+      attempt: view.attempt,
+    });
     return view;
   }
 
   @Get(':id/log')
-  async log(@Param() { id }: OperationIdParams, @Query() query: LogQuery): Promise<LogPage> {
+  @Access({ role: 'viewer', action: 'operation.log' })
+  async log(
+    @Req() request: IncomingMessage,
+    @Param() { id }: OperationIdParams,
+    @Query() query: LogQuery,
+  ): Promise<LogPage> {
     const after = query.after ?? 0;
     // Status first: when it is terminal, every line written before it is in the read below.
     const progress = await this.store.progress(id);
     if (!progress) throw notFound(id);
+    mustSee(request, progress, () => notFound(id));
     const lines = (await this.store.logAfter(id, after, query.limit ?? 1000)) ?? [];
     return {
       operationId: id,
@@ -118,5 +171,12 @@ export class OperationsController {
       lines,
       next: lines.length ? lines[lines.length - 1].seq : after,
     };
+  }
+
+  /** 404 for an operation that does not exist, 403 for one outside the token's scope. */
+  private async mustActOnStored(request: IncomingMessage, id: string): Promise<void> {
+    const stored = await this.store.progress(id);
+    if (!stored) throw notFound(id);
+    mustActOn(request, stored);
   }
 }

@@ -1,13 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { DataSource } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AmqpSettings } from '@app/amqp';
 import { freeLocalPort, redactUrl } from '@app/platform';
 import { CatalogueSettings, loadCatalogue } from '@app/catalogue';
 import { isTerminal, type OperationStatus } from '@app/contracts';
-import { DatabaseSettings, dataSourceOptions, runMigrations } from '@app/database';
+import {
+  ApiTokenRepository,
+  AuditLog,
+  DatabaseSettings,
+  dataSourceOptions,
+  runMigrations,
+} from '@app/database';
+import { consoleActor } from '../console-audit';
 import { AppProcess } from '../demo/app-process';
 import { setUpBroker } from '../demo/broker-setup';
 import { DemoSettings } from '../demo/demo.settings';
@@ -65,9 +73,13 @@ export class DemoCommand extends CommandRunner {
 
     const dataSource = new DataSource(dbOptions);
     await dataSource.initialize();
+    let token: string;
+    const tokenName = `demo-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(2).toString('hex')}`;
     try {
       const applied = await runMigrations(dataSource);
       ok(`migrations: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
+      token = await this.createToken(dataSource, tokenName);
+      ok(`api token ${tokenName} (operator, for an hour; revoked when the demo ends)`);
     } finally {
       await dataSource.destroy();
     }
@@ -86,8 +98,9 @@ export class DemoCommand extends CommandRunner {
     try {
       await Promise.all(apps.map((app) => app.waitUntilReady()));
       ok(`relay, dispatcher and api started (their logs: ${logDir})`);
-      status = await this.runDemoOperation(`http://127.0.0.1:${port}/api/v1`, options);
+      status = await this.runDemoOperation(`http://127.0.0.1:${port}/api/v1`, token, options);
     } finally {
+      await this.revokeToken(dbOptions, tokenName);
       const codes = await Promise.all(apps.map((app) => app.stop()));
       if (codes.every((code) => code === 0))
         ok('stopped relay, dispatcher and api, each with exit code 0');
@@ -99,7 +112,39 @@ export class DemoCommand extends CommandRunner {
     if (status !== 'succeeded') process.exitCode = 1;
   }
 
-  private async runDemoOperation(api: string, options: DemoOptions): Promise<OperationStatus> {
+  /** The demo's own operator token: the api takes no request without one. */
+  private async createToken(dataSource: DataSource, name: string): Promise<string> {
+    const { token, view } = await new ApiTokenRepository(dataSource).create({
+      name,
+      role: 'operator',
+      expiresInSeconds: 3600,
+    });
+    await new AuditLog(dataSource).record({
+      actor: consoleActor(),
+      action: 'token.create',
+      outcome: 'ok',
+      source: 'console',
+      detail: { tokenId: view.id, name, role: view.role, expiresAt: view.expiresAt, by: 'demo' },
+    });
+    return token;
+  }
+
+  private async revokeToken(options: DataSourceOptions, name: string): Promise<void> {
+    const dataSource = new DataSource(options);
+    await dataSource.initialize();
+    try {
+      await new ApiTokenRepository(dataSource).revoke(name);
+    } finally {
+      await dataSource.destroy();
+    }
+  }
+
+  private async runDemoOperation(
+    api: string,
+    token: string,
+    options: DemoOptions,
+  ): Promise<OperationStatus> {
+    const authorization = `Bearer ${token}`;
     const body = {
       type: 'demo.hello',
       target: options.target,
@@ -108,7 +153,7 @@ export class DemoCommand extends CommandRunner {
     console.log(`\u2192 POST ${api}/operations ${JSON.stringify(body)}`);
     const created = await fetch(`${api}/operations`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { authorization, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
     const operation = (await created.json()) as { id: string; status: string; message?: unknown };
@@ -121,6 +166,7 @@ export class DemoCommand extends CommandRunner {
     for (;;) {
       const response = await fetch(
         `${api}/operations/${operation.id}/log?after=${after}&limit=1000`,
+        { headers: { authorization } },
       );
       const page = (await response.json()) as LogPage;
       for (const line of page.lines) {
@@ -135,7 +181,9 @@ export class DemoCommand extends CommandRunner {
       if (page.lines.length === 0) await new Promise((r) => setTimeout(r, 150));
     }
 
-    const final = (await (await fetch(`${api}/operations/${operation.id}`)).json()) as {
+    const final = (await (
+      await fetch(`${api}/operations/${operation.id}`, { headers: { authorization } })
+    ).json()) as {
       status: OperationStatus;
       reason: string | null;
       durationMs: number | null;

@@ -1,6 +1,7 @@
 import { MAX_CANCEL_REASON_LENGTH } from '@app/database';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { CliError } from '../cli-error';
+import { ConsoleAudit } from '../console-audit';
 import { ConsoleDatabase } from '../console-database';
 import { operationId } from '../flags';
 import { out, printJson } from '../output';
@@ -17,7 +18,10 @@ interface OpCancelOptions {
     'Cancel an operation, as POST /operations/:id/cancel does: a queued one at once, a running one is stopped by its dispatcher',
 })
 export class OpCancelCommand extends CommandRunner {
-  constructor(private readonly db: ConsoleDatabase) {
+  constructor(
+    private readonly db: ConsoleDatabase,
+    private readonly audit: ConsoleAudit,
+  ) {
     super();
   }
 
@@ -28,8 +32,9 @@ export class OpCancelCommand extends CommandRunner {
       throw new CliError(`--reason must be 1 to ${MAX_CANCEL_REASON_LENGTH} characters`);
     }
     // A finished operation is a ConflictError: `error: operation <id> is already <status>`.
-    const view = await (await this.db.store()).cancel(id, reason);
+    const view = await (await this.db.store()).cancel(id, reason, this.audit.actor);
     if (!view) throw new CliError(`operation ${id} not found`);
+    await this.audit.ok('operation.cancel', id, { status: view.status, reason: view.reason });
     if (options.json) return printJson(view);
     if (view.status === 'cancelled') {
       await out(`operation ${id} cancelled: ${view.reason ?? ''}\n`);

@@ -1,5 +1,6 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { CliError } from '../cli-error';
+import { ConsoleAudit } from '../console-audit';
 import { ConsoleCatalogue } from '../console-catalogue';
 import { ConsoleDatabase } from '../console-database';
 import { buildParams } from '../flags';
@@ -22,6 +23,7 @@ export class OpCreateCommand extends CommandRunner {
   constructor(
     private readonly db: ConsoleDatabase,
     private readonly catalogue: ConsoleCatalogue,
+    private readonly audit: ConsoleAudit,
   ) {
     super();
   }
@@ -34,7 +36,8 @@ export class OpCreateCommand extends CommandRunner {
       target: options.target,
       params: buildParams(options.params, options.param ?? []),
     });
-    const view = await (await this.db.store()).create(plan);
+    const view = await (await this.db.store()).create(plan, { actor: this.audit.actor });
+    await this.audit.ok('operation.create', view.id, { type: view.type, target: view.target });
     if (options.json) return printJson(view);
     const tasks = view.tasks?.length ?? 0;
     await out(

@@ -1,5 +1,6 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { CliError } from '../cli-error';
+import { ConsoleAudit } from '../console-audit';
 import { ConsoleCatalogue } from '../console-catalogue';
 import { ConsoleDatabase } from '../console-database';
 import { operationId } from '../flags';
@@ -15,6 +16,7 @@ export class OpRetryCommand extends CommandRunner {
   constructor(
     private readonly db: ConsoleDatabase,
     private readonly catalogue: ConsoleCatalogue,
+    private readonly audit: ConsoleAudit,
   ) {
     super();
   }
@@ -26,6 +28,7 @@ export class OpRetryCommand extends CommandRunner {
     const view = await (
       await this.db.store()
     ).retry(id, {
+      actor: this.audit.actor,
       plan: (original) =>
         this.catalogue.get().plan({
           type: original.type,
@@ -34,6 +37,7 @@ export class OpRetryCommand extends CommandRunner {
         }),
     });
     if (!view) throw new CliError(`operation ${id} not found`);
+    await this.audit.ok('operation.retry', id, { retryId: view.id, attempt: view.attempt });
     if (options.json) return printJson(view);
     await out(
       `operation ${view.id} ${view.status}: attempt ${view.attempt} of ${view.type} on ${view.target}, retrying ${id}\n`,

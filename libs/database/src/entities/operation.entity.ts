@@ -108,6 +108,18 @@ export class OperationEntity {
   @Column({ name: 'cancel_requested_at', type: 'timestamptz', nullable: true })
   cancelRequestedAt!: Date | null;
 
+  /** Who created it: `token:<name>`, `console:<os user>`, `relay` (an automatic retry). */
+  @Column({ name: 'created_by', type: 'text', nullable: true })
+  createdBy!: string | null;
+
+  /** Who asked for it to be cancelled. */
+  @Column({ name: 'cancelled_by', type: 'text', nullable: true })
+  cancelledBy!: string | null;
+
+  /** Who retried it (the new attempt is the one whose retry_of names this one). */
+  @Column({ name: 'retried_by', type: 'text', nullable: true })
+  retriedBy!: string | null;
+
   @OneToMany(() => TaskEntity, (task) => task.operation)
   tasks?: Relation<TaskEntity>[];
 }

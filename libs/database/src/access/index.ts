@@ -1,0 +1,3 @@
+export * from './api-token.repository';
+export * from './audit-log';
+export * from './token-rules';
