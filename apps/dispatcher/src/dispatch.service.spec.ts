@@ -119,6 +119,11 @@ describe('DispatchService', () => {
       }),
     );
 
+    // Who asks, as the relay reads it: the broker checked the user; the app-id names the dispatcher.
+    assert.equal(claimed.properties.userId, 'guest');
+    assert.equal(claimed.properties.appId, 'spec-dispatcher');
+    assert.equal(claimed.properties.replyTo, 'aegir.control.default.spec-dispatcher');
+
     // The relay granted the claim (the operation is running in its database), but the
     // cancel overtakes the answer.
     const cancel: CancelMessage = {

@@ -51,7 +51,8 @@ export class MessageSenders {
     if (pool === undefined) return notAPoolUser(sender);
     if (!sender.appId) return 'no app-id: a dispatcher names itself on every message';
     if (event.kind === 'heartbeat') {
-      if (event.pool !== pool) return `a heartbeat for pool ${event.pool} from the user of pool ${pool}`;
+      if (event.pool !== pool)
+        return `a heartbeat for pool ${event.pool} from the user of pool ${pool}`;
       if (event.dispatcherId !== sender.appId) {
         return `a heartbeat of dispatcher ${event.dispatcherId} sent by ${sender.appId}`;
       }
@@ -63,7 +64,8 @@ export class MessageSenders {
       // an unknown operation: its lines are refused as data, a status of it changes nothing
       if (!owner) return undefined;
       if (owner.pool !== pool) return ofAnotherPool(event.operationId, owner, pool);
-      if (!owner.settled) return `operation ${event.operationId} is ${owner.status}: no dispatcher holds its claim`;
+      if (!owner.settled)
+        return `operation ${event.operationId} is ${owner.status}: no dispatcher holds its claim`;
       if (owner.holder !== sender.appId) {
         return `operation ${event.operationId} is held by dispatcher ${owner.holder ?? '(none)'}, not ${sender.appId}`;
       }
@@ -74,14 +76,19 @@ export class MessageSenders {
   }
 
   /** A claim: from the user of the operation's pool, for the sender itself, answered to its own queue. */
-  async checkClaim(claim: ClaimMessage, sender: Sender, replyTo: string | undefined): Promise<Verdict> {
+  async checkClaim(
+    claim: ClaimMessage,
+    sender: Sender,
+    replyTo: string | undefined,
+  ): Promise<Verdict> {
     const pool = poolOfBrokerUser(this.vhost, sender.userId);
     if (pool === undefined) return notAPoolUser(sender);
     if (claim.dispatcherId !== sender.appId) {
       return `a claim for dispatcher ${claim.dispatcherId} sent by ${sender.appId ?? '(no app-id)'}`;
     }
     const own = Queues.control(pool, claim.dispatcherId);
-    if (replyTo !== own || claim.replyTo !== own) return `a claim answered to ${replyTo ?? claim.replyTo}, not to ${own}`;
+    if (replyTo !== own || claim.replyTo !== own)
+      return `a claim answered to ${replyTo ?? claim.replyTo}, not to ${own}`;
     const owner = await this.owners.read(claim.operationId, false);
     if (owner && owner.pool !== pool) return ofAnotherPool(claim.operationId, owner, pool);
     return undefined;

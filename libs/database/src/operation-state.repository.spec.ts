@@ -392,7 +392,7 @@ describe('OperationStateRepository', () => {
     assert.equal((await operation(running)).heartbeat_at?.toISOString(), at(60));
   });
 
-  it("never lets a heartbeat of another pool or dispatcher touch a running operation", async () => {
+  it('never lets a heartbeat of another pool or dispatcher touch a running operation', async () => {
     const running = await inStatus('running');
     await ds.query(`UPDATE operations SET dispatcher_id = 'holder' WHERE id = $1`, [running]);
     const beat = (dispatcherId: string, pool: string): HeartbeatMessage => ({

@@ -10,7 +10,11 @@ export abstract class BrokerAdmin {
   abstract userExists(user: string): Promise<boolean>;
   /** Creates the user, or sets its password; no tags (no management access). */
   abstract putUser(user: string, password: string): Promise<void>;
-  abstract setPermissions(vhost: string, user: string, permissions: BrokerPermissions): Promise<void>;
+  abstract setPermissions(
+    vhost: string,
+    user: string,
+    permissions: BrokerPermissions,
+  ): Promise<void>;
   abstract declareExchange(vhost: string, exchange: ExchangeSpec): Promise<void>;
   abstract declareQueue(vhost: string, queue: Omit<QueueSpec, 'bindings'>): Promise<void>;
   abstract bind(vhost: string, exchange: string, queue: string, routingKey: string): Promise<void>;
@@ -107,9 +111,10 @@ export class ManagementApi extends BrokerAdmin {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
-      const cause = (error as Error).name === 'TimeoutError'
-        ? `no answer within ${this.timeoutMs} ms`
-        : describe(error);
+      const cause =
+        (error as Error).name === 'TimeoutError'
+          ? `no answer within ${this.timeoutMs} ms`
+          : describe(error);
       throw new BrokerAdminError(
         `cannot reach the RabbitMQ management API at ${redactUrl(this.adminUrl)}: ${cause} ` +
           '(is the rabbitmq_management plugin enabled? aegir setup:local enables it)',

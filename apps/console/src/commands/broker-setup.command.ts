@@ -42,7 +42,9 @@ export class BrokerSetupCommand extends CommandRunner {
       rotate: options.rotate === true,
       canKeepGenerated: dir !== undefined,
     });
-    const urls = result.users.flatMap((user) => (user.url ? [{ role: user.role, url: user.url }] : []));
+    const urls = result.users.flatMap((user) =>
+      user.url ? [{ role: user.role, url: user.url }] : [],
+    );
     if (dir) await writeUrlFiles(dir, urls);
 
     const lines = [`broker ${redactUrl(this.amqp.url)}: vhost ${result.vhost} set up`];
