@@ -355,7 +355,7 @@ describe('relay', () => {
           at: new Date().toISOString(),
         }),
       ),
-      { persistent: true, messageId: asGuest, replyTo: own, appId: 'd-3' },
+      { persistent: true, messageId: asGuest, replyTo: own, userId: 'guest', appId: 'd-3' },
     );
     await channel.waitForConfirms();
 
