@@ -11,6 +11,7 @@ import { DatabaseSettings, dataSourceOptions, runMigrations } from '@app/databas
 import { AppProcess } from '../demo/app-process';
 import { BrokerAdmin } from '../broker/broker-admin';
 import { setUpBroker } from '../broker/broker-setup';
+import { BrokerSetupSettings } from '../broker/broker-setup.settings';
 import { DemoSettings } from '../demo/demo.settings';
 import { checkAnsible, checkBroker, ensureDatabase } from '../demo/preflight';
 import { prepareLocalMachine } from '../local-machine';
@@ -56,6 +57,7 @@ export class DemoCommand extends CommandRunner {
     private readonly catalogueSettings: CatalogueSettings,
     private readonly demo: DemoSettings,
     private readonly brokerAdmin: BrokerAdmin,
+    private readonly brokerSetup: BrokerSetupSettings,
   ) {
     super();
   }
@@ -65,7 +67,7 @@ export class DemoCommand extends CommandRunner {
     const databaseUrl = this.database.url;
     const amqpUrl = this.amqp.url;
 
-    await prepareLocalMachine(this.database, this.amqp);
+    await prepareLocalMachine(this.database, this.amqp, this.brokerSetup);
     ok(`PostgreSQL at ${redactUrl(databaseUrl)} (database ${await ensureDatabase(databaseUrl)})`);
     await checkBroker(amqpUrl);
     ok(`RabbitMQ at ${redactUrl(amqpUrl)}`);
