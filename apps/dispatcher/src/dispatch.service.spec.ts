@@ -136,7 +136,7 @@ describe('DispatchService', () => {
     await publish(Exchanges.control, '', cancel);
     await sleep(300);
     const granted: ClaimResultMessage = { v: 1, kind: 'claim-result', operationId, granted: true };
-    channel.sendToQueue(claimed.properties.replyTo as string, encodeMessage(granted), {
+    channel.sendToQueue(claimed.properties.replyTo, encodeMessage(granted), {
       correlationId: claimed.properties.correlationId as string | undefined,
     });
     await channel.waitForConfirms();

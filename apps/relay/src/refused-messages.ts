@@ -22,11 +22,12 @@ export interface RefusedMessage {
 export class RefusedMessages {
   private readonly logger = new Logger(RefusedMessages.name);
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- the audit log's write will be
-  async record(entry: RefusedMessage): Promise<void> {
+  /** Resolves once recorded (the audit log's write will be asynchronous). */
+  record(entry: RefusedMessage): Promise<void> {
     const operation = entry.operationId ? ` (operation ${entry.operationId})` : '';
     this.logger.warn(
       `refused ${entry.action} from ${entry.actor} on ${entry.source}${operation}: ${entry.detail}`,
     );
+    return Promise.resolve();
   }
 }
