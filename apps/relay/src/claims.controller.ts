@@ -34,9 +34,7 @@ export class ClaimsController implements BeforeApplicationShutdown {
   ): Promise<ClaimResultMessage> {
     const sender = senderOf(context);
     const replyTo = context.getMessage().properties.replyTo as string | undefined;
-    const refused = await this.senders
-      .checkClaim(claim, sender, replyTo)
-      .catch(() => Promise.reject(stopping()));
+    const refused = await this.senders.checkClaim(claim, sender, replyTo);
     if (refused !== undefined) {
       return this.senders.refuse('claim', claim.operationId, sender, refused);
     }

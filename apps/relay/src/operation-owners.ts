@@ -2,7 +2,8 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { statusesBefore } from '@app/database';
 import type { OperationStatus } from '@app/contracts';
-import { DatabaseRetry } from './database-retry';
+import { Redeliver } from '@app/amqp';
+import { DatabaseRetry, isDataError } from './database-retry';
 import { RelaySettings } from './relay.settings';
 
 /** Whose an operation is: its pool, and the dispatcher that holds its claim. */
@@ -54,6 +55,12 @@ export class OperationOwners implements BeforeApplicationShutdown {
     if (!reading) {
       reading = this.retry
         .run('operation owner', () => this.query(operationId))
+        .catch((error: unknown) => {
+          // PostgreSQL was away until the relay began stopping: the message waits for the next
+          throw isDataError(error)
+            ? error
+            : new Redeliver('the relay is stopping before the database answered');
+        })
         .finally(() => this.reading.delete(operationId));
       this.reading.set(operationId, reading);
     }
