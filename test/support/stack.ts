@@ -56,9 +56,10 @@ export class Stack {
     readonly stateDir: string,
     readonly workDir: string,
     private readonly env: Record<AppName, NodeJS.ProcessEnv>,
-    /** Where `aegir broker:setup --out` wrote each broker user's URL. */
-    private readonly brokerDir: string,
   ) {}
+
+  /** Where `aegir broker:setup --out` wrote each broker user's URL. */
+  private brokerDir = '';
 
   /**
    * The AMQP URL of a broker user that `aegir broker:setup` made for this stack: `relay`,
@@ -70,6 +71,7 @@ export class Stack {
 
   /** Sets up the vhost's users and topology as the broker's admin, and hands each app its own user. */
   private async setUpBroker(): Promise<void> {
+    this.brokerDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-broker-'));
     const result = await this.aegir(['broker:setup', '--out', this.brokerDir], {
       AMQP_URL: this.vhost.url,
       BROKER_ADMIN_URL: this.vhost.adminUrl,
@@ -91,7 +93,6 @@ export class Stack {
     const port = await freeLocalPort();
     const stateDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-state-'));
     const workDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-work-'));
-    const brokerDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-broker-'));
     const catalogue = {
       CATALOGUE_DIR: options.catalogueDir ?? fixtures.catalogueDir,
       PLAYBOOKS_DIR: options.playbooksDir ?? fixtures.playbooksDir,
@@ -130,15 +131,7 @@ export class Stack {
         ...options.env?.console,
       },
     };
-    const stack = new Stack(
-      db,
-      vhost,
-      `http://127.0.0.1:${port}/api/v1`,
-      stateDir,
-      workDir,
-      env,
-      brokerDir,
-    );
+    const stack = new Stack(db, vhost, `http://127.0.0.1:${port}/api/v1`, stateDir, workDir, env);
     try {
       await stack.setUpBroker();
       await Promise.all(
@@ -338,9 +331,9 @@ export class Stack {
     await this.dropClient();
     await this.db.drop().catch(() => undefined);
     await this.vhost.delete().catch(() => undefined);
+    if (this.brokerDir) await rm(this.brokerDir, { recursive: true, force: true });
     await rm(this.stateDir, { recursive: true, force: true });
     await rm(this.workDir, { recursive: true, force: true });
-    await rm(this.brokerDir, { recursive: true, force: true });
   }
 }
 
