@@ -201,6 +201,19 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
     ]);
     const names = [...stdout.matchAll(/connection_name","([^"]+)"/g)].map((m) => m[1]).sort();
     assert.deepEqual([...new Set(names)], ['aegir-dispatcher', 'aegir-relay']);
+    // each as its own broker user (aegir broker:setup made them), none as the admin
+    const users = await run('rabbitmqctl', [
+      '-q',
+      'list_connections',
+      '-p',
+      stack.vhost.name,
+      '--no-table-headers',
+      'user',
+    ]);
+    assert.deepEqual([...new Set(users.stdout.trim().split(/\s+/))].sort(), [
+      `aegir-dispatcher-default@${stack.vhost.name}`,
+      `aegir-relay@${stack.vhost.name}`,
+    ]);
     const clients = await stack.query(
       `SELECT DISTINCT application_name FROM pg_stat_activity WHERE datname = current_database()`,
     );

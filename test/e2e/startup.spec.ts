@@ -3,6 +3,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createTestVhost } from '../support/broker';
 import { AppProcess, type AppName } from '../support/processes';
 import { fixtures } from '../support/stack';
 
@@ -91,6 +92,22 @@ describe('start-up checks', () => {
       stderr,
       /^aegir dispatcher failed to start: DATABASE_URL is set, but the dispatcher never holds database credentials: remove every DATABASE_\* variable from the dispatcher's environment\n$/,
     );
+  });
+
+  it('relay and dispatcher: a broker without the topology stops start-up: run aegir broker:setup', async () => {
+    const vhost = await createTestVhost('aegir_test_startup');
+    try {
+      for (const app of ['relay', 'dispatcher'] as const) {
+        const stderr = await refused(app, { AMQP_URL: vhost.url });
+        assert.match(
+          stderr,
+          /^aegir (relay|dispatcher) failed to start: exchange aegir\.dispatch is missing on the broker \(.*NOT_FOUND - no exchange 'aegir\.dispatch'.*\): run aegir broker:setup\n$/,
+          app,
+        );
+      }
+    } finally {
+      await vhost.delete();
+    }
   });
 
   it('api and relay: a bad LOG_LEVEL is refused before anything connects', async () => {

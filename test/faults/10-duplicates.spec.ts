@@ -84,6 +84,10 @@ describe('fault: the same dispatch and event messages delivered twice', () => {
       assert.equal(runningLogs.length, 1, runningLogs.join('\n'));
 
       // The same stored line, and the final status, delivered twice more.
+      const holder = stack.envOf('dispatcher').DISPATCHER_ID!;
+      const poolUser = decodeURIComponent(
+        new URL(await stack.brokerUrl('dispatcher-default')).username,
+      );
       const first = facts.lines[0];
       const copy = {
         v: 1,
@@ -106,11 +110,18 @@ describe('fault: the same dispatch and event messages delivered twice', () => {
         taskId: null,
         status: 'running',
         at: new Date().toISOString(),
-        dispatcherId: 'someone-else',
+        dispatcherId: holder,
       };
-      for (let i = 0; i < 2; i++) {
-        await amqp.publish('aegir.events', 'log', copy, { contentType: 'application/json' });
-        await amqp.publish('aegir.events', 'status', late, { contentType: 'application/json' });
+      // as the dispatcher that ran it would resend them: its pool's user, its own app-id
+      const asDispatcher = await RawAmqp.connect(await stack.brokerUrl('dispatcher-default'));
+      try {
+        const from = { contentType: 'application/json', userId: poolUser, appId: holder };
+        for (let i = 0; i < 2; i++) {
+          await asDispatcher.publish('aegir.events', 'log', copy, from);
+          await asDispatcher.publish('aegir.events', 'status', late, from);
+        }
+      } finally {
+        await asDispatcher.close();
       }
       await waitForEmptyQueues(stack, ['aegir.events']);
 

@@ -5,7 +5,7 @@ import {
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -76,6 +76,32 @@ export class Stack {
     private readonly env: Record<AppName, NodeJS.ProcessEnv>,
   ) {}
 
+  /** Where `aegir broker:setup --out` wrote each broker user's URL. */
+  private brokerDir = '';
+
+  /**
+   * The AMQP URL of a broker user that `aegir broker:setup` made for this stack: `relay`,
+   * `console` or `dispatcher-<pool>`.
+   */
+  async brokerUrl(role: string): Promise<string> {
+    return (await readFile(join(this.brokerDir, `${role}.url`), 'utf8')).trim();
+  }
+
+  /** Sets up the vhost's users and topology as the broker's admin, and hands each app its own user. */
+  private async setUpBroker(): Promise<void> {
+    this.brokerDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-broker-'));
+    const result = await this.aegir(['broker:setup', '--out', this.brokerDir], {
+      AMQP_URL: this.vhost.url,
+      BROKER_ADMIN_URL: this.vhost.adminUrl,
+    });
+    if (result.code !== 0) throw new Error(`aegir broker:setup failed: ${result.stderr}`);
+    this.env.relay.AMQP_URL = await this.brokerUrl('relay');
+    this.env.console.AMQP_URL = await this.brokerUrl('console');
+    this.env.dispatcher.AMQP_URL = await this.brokerUrl(
+      `dispatcher-${this.env.dispatcher.DISPATCHER_POOL ?? 'default'}`,
+    );
+  }
+
   static async start(options: StackOptions = {}): Promise<Stack> {
     const db = await createTestDatabase(options.prefix ?? 'aegir_e2e');
     const vhost = await createTestVhost(options.prefix ?? 'aegir_e2e').catch(async (error) => {
@@ -138,7 +164,7 @@ export class Stack {
     const stack = new Stack(db, vhost, `http://127.0.0.1:${port}/api/v1`, stateDir, workDir, env);
     stack.keysDir = keysDir;
     try {
-      await stack.aegir(['broker:setup']);
+      await stack.setUpBroker();
       stack.token = await stack.createToken('stack-admin', 'admin');
       await Promise.all(
         (options.apps ?? ['relay', 'dispatcher', 'api']).map((app) => stack.startApp(app)),
@@ -174,12 +200,15 @@ export class Stack {
     return process;
   }
 
-  /** Runs the `aegir` CLI with the stack's console environment. */
-  async aegir(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  /** Runs the `aegir` CLI with the stack's console environment (and `env` on top). */
+  async aegir(
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
       const { stdout, stderr } = await run(process.execPath, [appEntry('console'), ...args], {
         cwd: repoRoot,
-        env: this.env.console,
+        env: { ...this.env.console, ...env },
         timeout: 60_000,
       });
       return { code: 0, stdout, stderr };
@@ -365,6 +394,7 @@ export class Stack {
     await this.dropClient();
     await this.db.drop().catch(() => undefined);
     await this.vhost.delete().catch(() => undefined);
+    if (this.brokerDir) await rm(this.brokerDir, { recursive: true, force: true });
     await rm(this.stateDir, { recursive: true, force: true });
     await rm(this.workDir, { recursive: true, force: true });
     if (this.keysDir) await rm(this.keysDir, { recursive: true, force: true });

@@ -13,6 +13,11 @@ describe('consoleEnvironment', () => {
       'AMQP_URL',
       'AMQP_PUBLISH_TIMEOUT_MS',
       'AMQP_CONNECT_TIMEOUT_MS',
+      'BROKER_ADMIN_URL',
+      'BROKER_ADMIN_TIMEOUT_MS',
+      'BROKER_RELAY_PASSWORD',
+      'BROKER_CONSOLE_PASSWORD',
+      'BROKER_DISPATCHER_PASSWORDS',
       'CATALOGUE_DIR',
       'PLAYBOOKS_DIR',
       'API_PORT',
@@ -31,8 +36,21 @@ describe('consoleEnvironment', () => {
         publishTimeoutMs: 10000,
         connectTimeoutMs: 15000,
       },
+      brokerSetup: {
+        adminUrl: 'http://guest:guest@127.0.0.1:15672',
+        adminTimeoutMs: 10000,
+        relayPassword: undefined,
+        consolePassword: undefined,
+        dispatcherPasswords: undefined,
+      },
       catalogue: { dir: resolve('catalogue'), playbooksDir: resolve('playbooks') },
       demo: { apiPort: undefined },
+    });
+  });
+
+  it('never shows the admin password of a bad BROKER_ADMIN_URL', () => {
+    assert.throws(() => consoleEnvironment.validate({ BROKER_ADMIN_URL: 'ftp://admin:s3cret@x' }), {
+      message: 'BROKER_ADMIN_URL must start with http:// or https://, got "ftp://admin:***@x/"',
     });
   });
 

@@ -2,6 +2,7 @@ import { AmqpSettings } from '@app/amqp';
 import { CatalogueSettings } from '@app/catalogue';
 import { DatabaseSettings } from '@app/database';
 import { defineAppEnvironment } from '@app/platform';
+import { BrokerSetupSettings } from './broker/broker-setup.settings';
 import { DemoSettings } from './demo/demo.settings';
 
 /**
@@ -13,6 +14,7 @@ export const consoleEnvironment = defineAppEnvironment({
   sections: {
     database: DatabaseSettings,
     amqp: AmqpSettings,
+    brokerSetup: BrokerSetupSettings,
     catalogue: CatalogueSettings,
     demo: DemoSettings,
   },

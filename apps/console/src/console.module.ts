@@ -1,6 +1,8 @@
 import { Injectable, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { SettingsModule } from '@app/platform';
 import { InjectCommander } from 'nest-commander';
+import { BrokerAdmin, ManagementApi } from './broker/broker-admin';
+import { BrokerSetupSettings } from './broker/broker-setup.settings';
 import { BrokerSetupCommand } from './commands/broker-setup.command';
 import { DbMigrateCommand } from './commands/db-migrate.command';
 import { DemoCommand } from './commands/demo.command';
@@ -55,7 +57,19 @@ export const COMMANDS: Provider[] = [
  * use, so commands that need neither run while PostgreSQL is down.
  */
 @Module({
-  providers: [ProgramName, ConsoleDatabase, ConsoleCatalogue, ConsoleAudit, ...COMMANDS],
+  providers: [
+    ProgramName,
+    ConsoleDatabase,
+    ConsoleCatalogue,
+    ConsoleAudit,
+    {
+      provide: BrokerAdmin,
+      inject: [BrokerSetupSettings],
+      useFactory: (settings: BrokerSetupSettings) =>
+        new ManagementApi(settings.adminUrl, settings.adminTimeoutMs),
+    },
+    ...COMMANDS,
+  ],
 })
 export class ConsoleModule {
   /** The CLI with its settings, read from the environment now: a bad one throws ConfigurationError. */

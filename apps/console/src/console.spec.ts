@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { declareTopology } from '@app/amqp';
-import { brokerTopology } from '@app/contracts';
+import { brokerTopology, brokerUsers } from '@app/contracts';
 import { connect, type ChannelModel } from 'amqplib';
 import { Client } from 'pg';
 import { createTestVhost, queueDepths, type TestVhost } from '../../../test/support/broker';
@@ -15,6 +18,7 @@ import { printable } from './dead-letters';
 import { formatDuration, formatLines } from './format';
 import { firstGap } from './commands/op-log.command';
 
+const runFile = promisify(execFile);
 const root = resolve(__dirname, '../../../..');
 const cli = join(__dirname, 'main.js');
 
@@ -705,5 +709,136 @@ describe('console helpers', () => {
     assert.equal(firstGap(lines([4, 6]), 3), 1);
     assert.equal(firstGap(lines([5]), 3), 0);
     assert.equal(firstGap([], 3), 0);
+  });
+});
+
+describe('aegir broker:setup', () => {
+  let vhost: TestVhost;
+  let outDir: string;
+  const setup = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    aegir(['broker:setup', ...args], {
+      AMQP_URL: vhost.url.replace(/\/\/[^@]*@/, '//'), // its credentials are not used
+      BROKER_ADMIN_URL: vhost.adminUrl,
+      ...env,
+    });
+  const permissions = async (name: string) => {
+    const { stdout } = await runFile('rabbitmqctl', [
+      '-q',
+      'list_permissions',
+      '-p',
+      name,
+      '--no-table-headers',
+    ]);
+    return stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t'))
+      .filter(([user]) => user !== 'guest')
+      .sort();
+  };
+  const canConnect = async (url: string) => {
+    const connection = await connect(url);
+    await connection.close();
+    return true;
+  };
+
+  before(async () => {
+    vhost = await createTestVhost('aegir_test_setup');
+    outDir = await mkdtemp(join(tmpdir(), 'aegir-setup-spec-'));
+  });
+
+  after(async () => {
+    await vhost?.delete();
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('refuses to make users whose generated passwords nobody could read, changing nothing', async () => {
+    const result = await setup([]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `^error: aegir-relay@${vhost.name}, aegir-console@${vhost.name}, aegir-dispatcher-default@${vhost.name} would get a generated password that nobody could read: give --out DIR`,
+      ),
+    );
+    assert.deepEqual(await permissions(vhost.name), []);
+  });
+
+  it('makes each user with exactly its permissions, the topology, and 0600 URL files', async () => {
+    const result = await setup(['--out', join(outDir, 'urls')]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      new RegExp(`user     aegir-relay@${vhost.name}: created, its URL in`),
+    );
+    const expected = brokerUsers(vhost.name, ['default'])
+      .map((user) => [
+        user.name,
+        user.permissions.configure,
+        user.permissions.write,
+        user.permissions.read,
+      ])
+      .sort();
+    assert.deepEqual(await permissions(vhost.name), expected);
+    assert.deepEqual(expected.find(([name]) => name.startsWith('aegir-relay'))?.slice(1), [
+      '^$',
+      '^(aegir\\.dispatch|aegir\\.control|aegir\\.dead-letter|amq\\.default)$',
+      '^(aegir\\.events|aegir\\.claims)$',
+    ]);
+    assert.equal((await stat(join(outDir, 'urls'))).mode & 0o777, 0o700);
+    for (const role of ['relay', 'console', 'dispatcher-default']) {
+      const file = join(outDir, 'urls', `${role}.url`);
+      assert.equal((await stat(file)).mode & 0o777, 0o600, file);
+      const url = (await readFile(file, 'utf8')).trim();
+      assert.equal(decodeURIComponent(new URL(url).username), `aegir-${role}@${vhost.name}`);
+      assert.ok(await canConnect(url));
+      assert.ok(!result.stdout.includes(new URL(url).password), 'no password on stdout');
+    }
+    const depths = await queueDepths(vhost.name);
+    assert.deepEqual(Object.keys(depths).sort(), [
+      'aegir.claims',
+      'aegir.dead-letter',
+      'aegir.dispatch.default',
+      'aegir.events',
+    ]);
+  });
+
+  it('keeps every password on a second run, sets the given ones, and rotates on request', async () => {
+    const relayUrl = (await readFile(join(outDir, 'urls', 'relay.url'), 'utf8')).trim();
+    const again = await setup([]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /aegir-relay@\S+: kept/);
+    assert.ok(await canConnect(relayUrl), 'the relay still connects');
+
+    const given = await setup(['--out', join(outDir, 'given')], {
+      BROKER_RELAY_PASSWORD: 'relay-secret-1',
+      BROKER_DISPATCHER_PASSWORDS: 'default=pool-secret-2',
+    });
+    assert.equal(given.code, 0, given.stderr);
+    assert.match(given.stdout, /aegir-relay@\S+: password set/);
+    assert.match(given.stdout, /aegir-console@\S+: kept/);
+    const givenUrl = (await readFile(join(outDir, 'given', 'relay.url'), 'utf8')).trim();
+    assert.equal(new URL(givenUrl).password, 'relay-secret-1');
+    assert.ok(await canConnect(givenUrl));
+    await assert.rejects(canConnect(relayUrl), /ACCESS_REFUSED|403/);
+
+    const rotated = await setup(['--rotate', '--out', join(outDir, 'rotated')]);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const consoleUrl = (await readFile(join(outDir, 'rotated', 'console.url'), 'utf8')).trim();
+    assert.ok(await canConnect(consoleUrl));
+  });
+
+  it('names what is wrong without showing a password', async () => {
+    const bad = await setup([], { BROKER_DISPATCHER_PASSWORDS: 'Bad Pool=hunter2' });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /BROKER_DISPATCHER_PASSWORDS entry 1 must be pool=password/);
+    assert.ok(!bad.stderr.includes('hunter2'));
+    const away = await setup([], { BROKER_ADMIN_URL: 'http://admin:s3cret@127.0.0.1:1' });
+    assert.equal(away.code, 1);
+    assert.match(
+      away.stderr,
+      /cannot reach the RabbitMQ management API at http:\/\/admin:\*\*\*@127\.0\.0\.1:1/,
+    );
+    assert.ok(!away.stderr.includes('s3cret'));
   });
 });

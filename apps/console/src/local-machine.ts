@@ -9,6 +9,7 @@ import {
   type MachineHost,
   type PreparedMachine,
 } from '@app/platform';
+import type { BrokerSetupSettings } from './broker/broker-setup.settings';
 import { CliError } from './cli-error';
 
 /** The checkout this program runs from: the nearest directory up with a package.json. */
@@ -26,6 +27,7 @@ export function projectDir(from = __dirname): string {
 export async function prepareLocalMachine(
   database: DatabaseSettings,
   amqp: AmqpSettings,
+  brokerSetup: BrokerSetupSettings,
   host: MachineHost = realHost,
 ): Promise<PreparedMachine> {
   try {
@@ -33,6 +35,7 @@ export async function prepareLocalMachine(
       {
         databaseUrl: database.url,
         amqpUrl: amqp.url,
+        managementUrl: brokerSetup.adminUrl,
         projectDir: projectDir(),
         path: process.env.PATH ?? '',
       },

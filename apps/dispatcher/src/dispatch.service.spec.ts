@@ -119,6 +119,11 @@ describe('DispatchService', () => {
       }),
     );
 
+    // Who asks, as the relay reads it: the broker checked the user; the app-id names the dispatcher.
+    assert.equal(claimed.properties.userId, 'guest');
+    assert.equal(claimed.properties.appId, 'spec-dispatcher');
+    assert.equal(claimed.properties.replyTo, 'aegir.control.default.spec-dispatcher');
+
     // The relay granted the claim (the operation is running in its database), but the
     // cancel overtakes the answer.
     const cancel: CancelMessage = {
@@ -131,7 +136,7 @@ describe('DispatchService', () => {
     await publish(Exchanges.control, '', cancel);
     await sleep(300);
     const granted: ClaimResultMessage = { v: 1, kind: 'claim-result', operationId, granted: true };
-    channel.sendToQueue(claimed.properties.replyTo as string, encodeMessage(granted), {
+    channel.sendToQueue(claimed.properties.replyTo, encodeMessage(granted), {
       correlationId: claimed.properties.correlationId as string | undefined,
     });
     await channel.waitForConfirms();

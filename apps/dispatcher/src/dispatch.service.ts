@@ -76,7 +76,7 @@ export class DispatchService
     await this.workDir.lock();
     this.publisher = this.amqp.confirmedPublisher();
     await this.reportAbandoned();
-    const replyTo = controlQueueOf(this.config.id);
+    const replyTo = controlQueueOf(this.config);
     this.claims = new ClaimClient(
       this.config.id,
       (claim) => this.publish(Exchanges.events, claim.kind, claim, { replyTo }),

@@ -16,7 +16,10 @@ import { DispatchService } from './dispatch.service';
     loggingModule('aegir-dispatcher'),
     AmqpModule.forRoot('aegir-dispatcher', {
       inject: [DispatcherSettings],
-      useFactory: (settings: DispatcherSettings) => brokerTopology([settings.pool]),
+      useFactory: (settings: DispatcherSettings) => ({
+        expects: brokerTopology([settings.pool]),
+        appId: settings.id,
+      }),
     }),
     CatalogueModule.forRoot(),
     RunnerModule,

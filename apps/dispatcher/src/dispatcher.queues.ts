@@ -2,9 +2,12 @@ import { EnvelopeDeserializer, type TransportQueue } from '@app/amqp';
 import { decodeControl, decodeDispatch, Exchanges, Queues } from '@app/contracts';
 import type { DispatcherSettings } from './dispatcher.settings';
 
-/** A fixed name: claims sent before a reconnect are still answered to it afterwards. */
-export function controlQueueOf(dispatcherId: string): string {
-  return `aegir.control.${dispatcherId}`;
+/**
+ * A fixed name: claims sent before a reconnect are still answered to it afterwards. It
+ * holds the pool so that the pool's broker user may declare it, and no other queue.
+ */
+export function controlQueueOf(config: Pick<DispatcherSettings, 'pool' | 'id'>): string {
+  return Queues.control(config.pool, config.id);
 }
 
 /**
@@ -12,7 +15,7 @@ export function controlQueueOf(dispatcherId: string): string {
  * It is this dispatcher's own (exclusive), bound to the control fanout for cancels.
  */
 export function dispatcherQueues(config: DispatcherSettings): TransportQueue[] {
-  const control = controlQueueOf(config.id);
+  const control = controlQueueOf(config);
   return [
     {
       queue: control,

@@ -1,15 +1,17 @@
 import { BeforeApplicationShutdown, Controller, Logger } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import { Redeliver } from '@app/amqp';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
+import { Redeliver, type AmqpContext } from '@app/amqp';
 import type { ClaimMessage, ClaimResultMessage } from '@app/contracts';
 import { OperationStateRepository } from '@app/database';
 import { DatabaseRetry, isDataError } from './database-retry';
+import { MessageSenders, senderOf } from './message-senders';
 import { RelaySettings } from './relay.settings';
 
 /**
  * The claims queue: a dispatcher asks before it runs anything, and the answer goes to its
- * own control queue (the claim's reply-to). While PostgreSQL is away the claim waits; a
- * claim the database refuses as data is dead-lettered.
+ * own control queue (the claim's reply-to). A claim is taken only from the user of the
+ * operation's pool, for the dispatcher that sent it; anything else is dead-lettered. While
+ * PostgreSQL is away the claim waits; a claim the database refuses as data is dead-lettered.
  */
 @Controller()
 export class ClaimsController implements BeforeApplicationShutdown {
@@ -18,6 +20,7 @@ export class ClaimsController implements BeforeApplicationShutdown {
 
   constructor(
     private readonly state: OperationStateRepository,
+    private readonly senders: MessageSenders,
     config: RelaySettings,
   ) {
     this.retry = new DatabaseRetry(config.databaseRetryMs, this.logger);
@@ -25,16 +28,29 @@ export class ClaimsController implements BeforeApplicationShutdown {
 
   /** A cancel that reached the database first always wins, and no operation runs twice. */
   @MessagePattern('claim')
-  async claim(@Payload() claim: ClaimMessage): Promise<ClaimResultMessage> {
+  async claim(
+    @Payload() claim: ClaimMessage,
+    @Ctx() context: AmqpContext,
+  ): Promise<ClaimResultMessage> {
+    const sender = senderOf(context);
+    const replyTo = context.getMessage().properties.replyTo as string | undefined;
+    const refused = await this.senders.checkClaim(claim, sender, replyTo);
+    if (refused !== undefined) {
+      return this.senders.refuse('claim', claim.operationId, sender, refused);
+    }
     try {
       return await this.retry.run('claim', () => this.state.decideClaim(claim));
     } catch (error) {
       if (isDataError(error)) throw error;
-      throw new Redeliver('the relay is stopping before the database answered');
+      throw stopping();
     }
   }
 
   beforeApplicationShutdown(): void {
     this.retry.stop();
   }
+}
+
+function stopping(): Redeliver {
+  return new Redeliver('the relay is stopping before the database answered');
 }

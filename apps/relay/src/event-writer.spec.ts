@@ -46,7 +46,7 @@ function heartbeat(operations: string[], second: number): HeartbeatMessage {
   return {
     v: 1,
     kind: 'heartbeat',
-    dispatcherId: 'dispatcher-9',
+    dispatcherId: 'dispatcher-1', // the dispatcher of the status events: the claim's holder
     pool: 'default',
     operations,
     at: at(second),
@@ -339,7 +339,7 @@ describe('writeEvents', () => {
     const row = await operation(op.id);
     assert.deepEqual(
       [row.status, iso(row.heartbeat_at), row.dispatcher_id],
-      ['running', at(12), 'dispatcher-9'],
+      ['running', at(12), 'dispatcher-1'],
     );
     const done = await task(prepare);
     assert.deepEqual(

@@ -7,6 +7,9 @@ import { ClaimsController } from './claims.controller';
 import { EventBatches } from './event-batches';
 import { EventsController } from './events.controller';
 import { LostSweeper } from './lost-sweeper';
+import { MessageSenders } from './message-senders';
+import { OperationOwners } from './operation-owners';
+import { RefusedMessages } from './refused-messages';
 import { OutboxPublisher } from './outbox-publisher';
 import { relayEnvironment } from './relay.environment';
 import { RelaySettings } from './relay.settings';
@@ -16,7 +19,7 @@ import { RelaySettings } from './relay.settings';
   imports: [
     loggingModule('aegir-relay'),
     DatabaseModule.forRoot({ appName: 'aegir-relay' }),
-    AmqpModule.forRoot('aegir-relay', { useFactory: () => brokerTopology([]) }),
+    AmqpModule.forRoot('aegir-relay', { useFactory: () => ({ expects: brokerTopology([]) }) }),
   ],
   controllers: [EventsController, ClaimsController],
   providers: [
@@ -38,6 +41,9 @@ import { RelaySettings } from './relay.settings';
       ],
     }),
     EventBatches,
+    OperationOwners,
+    MessageSenders,
+    RefusedMessages,
     OutboxPublisher,
     LostSweeper,
   ],

@@ -21,7 +21,7 @@ import {
 } from '@app/contracts';
 import { OperationStore, type OperationView } from '@app/database';
 import { sleep, waitUntil } from '../../../test/support/wait';
-import { createTestVhost, type TestVhost } from '../../../test/support/broker';
+import { createBrokerUser, createTestVhost, type TestVhost } from '../../../test/support/broker';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { RelayModule } from './relay.module';
 
@@ -69,6 +69,10 @@ describe('relay', () => {
   let vhost: TestVhost;
   let connection: ChannelModel;
   let channel: ConfirmChannel;
+  /** As the default pool's dispatchers publish: their broker user. */
+  let poolConnection: ChannelModel;
+  let poolChannel: ConfirmChannel;
+  let poolUser: string;
   let relay: INestApplication | undefined;
   let ds: DataSource;
   let store: OperationStore;
@@ -92,6 +96,10 @@ describe('relay', () => {
     connection = await amqplib.connect(vhost.url);
     channel = await connection.createConfirmChannel();
     await declareTopology(channel, brokerTopology(['default', 'early']));
+    const poolUrl = await createBrokerUser(vhost, 'dispatcher-default');
+    poolUser = decodeURIComponent(new URL(poolUrl).username);
+    poolConnection = await amqplib.connect(poolUrl);
+    poolChannel = await poolConnection.createConfirmChannel();
 
     const moduleRef = await Test.createTestingModule({
       imports: [await RelayModule.forRoot()],
@@ -106,6 +114,7 @@ describe('relay', () => {
 
   after(async () => {
     await relay?.close();
+    await poolConnection?.close();
     await connection?.close();
     await vhost?.delete();
     await db?.drop();
@@ -136,13 +145,27 @@ describe('relay', () => {
     return rows.map((row) => row.line);
   };
 
-  async function publishEvents(...events: { id: string; body: object | Buffer }[]) {
-    for (const { id, body } of events) {
+  /** Published as dispatcher-1 of the default pool (its broker user, its app-id) unless `as` says. */
+  async function publishEvents(...events: { id: string; body: object | Buffer; as?: string }[]) {
+    for (const { id, body, as = 'dispatcher-1' } of events) {
       const content = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
       const kind = Buffer.isBuffer(body) ? 'log' : (body as { kind: string }).kind;
-      channel.publish(Exchanges.events, kind, content, { messageId: id, persistent: true });
+      poolChannel.publish(Exchanges.events, kind, content, {
+        messageId: id,
+        persistent: true,
+        userId: poolUser,
+        appId: as,
+      });
     }
-    await channel.waitForConfirms();
+    await poolChannel.waitForConfirms();
+  }
+
+  /** As a granted claim leaves it: running, held by `dispatcherId`. */
+  async function claimed(id: string, dispatcherId = 'dispatcher-1'): Promise<void> {
+    await ds.query(`UPDATE operations SET status = 'running', dispatcher_id = $2 WHERE id = $1`, [
+      id,
+      dispatcherId,
+    ]);
   }
 
   /** Waits for the message with this id on the dead-letter queue. */
@@ -211,6 +234,7 @@ describe('relay', () => {
 
   it('dead-letters a malformed event with its reason and writes the valid one after it', async () => {
     const op = await store.create(plan('default'));
+    await claimed(op.id);
     await publishEvents(
       { id: 'malformed', body: Buffer.from('{nope') },
       { id: 'valid-after', body: log(op.id, 1, 'still written') },
@@ -226,6 +250,7 @@ describe('relay', () => {
 
   it('dead-letters an event the database refuses and writes the rest of its batch', async () => {
     const op = await store.create(plan('default'));
+    await claimed(op.id);
     const ghost = randomUUID();
     await publishEvents(
       { id: 'batch-1', body: log(op.id, 1, 'one') },
@@ -247,32 +272,52 @@ describe('relay', () => {
     assert.ok(!deadLetters.has('batch-1') && !deadLetters.has('batch-3'));
   });
 
-  it("answers a claim on the claimant's own queue: granted once, refused to another", async () => {
-    const op = await store.create(plan('default'));
-    await waitUntil('dispatched', async () => (await operation(op.id)).status === 'dispatched');
-    const { queue: replyTo } = await channel.assertQueue('', { exclusive: true });
-    const claim = (dispatcherId: string) => ({
+  /** A claim as dispatcher `dispatcherId` of the default pool sends it, answered to its own queue. */
+  async function sendClaim(operationId: string, dispatcherId: string, replyTo: string) {
+    const claim = {
       v: 1,
       kind: 'claim',
-      operationId: op.id,
+      operationId,
       dispatcherId,
       replyTo,
       at: new Date().toISOString(),
-    });
-    const answer = async () => {
-      let reply: GetMessage | false = false;
-      await waitUntil('the claim is answered', async () => {
-        reply = await channel.get(replyTo, { noAck: true });
-        return reply !== false;
-      });
-      return JSON.parse((reply as unknown as GetMessage).content.toString());
     };
-
-    channel.publish(Exchanges.events, 'claim', Buffer.from(JSON.stringify(claim('d-1'))), {
+    const messageId = `claim-${dispatcherId}-${randomUUID()}`;
+    poolChannel.publish(Exchanges.events, 'claim', Buffer.from(JSON.stringify(claim)), {
       persistent: true,
+      messageId,
+      replyTo,
+      userId: poolUser,
+      appId: dispatcherId,
     });
-    await channel.waitForConfirms();
-    assert.deepEqual(await answer(), {
+    await poolChannel.waitForConfirms();
+    return messageId;
+  }
+
+  /** The dispatcher's own control queue (declared here as the broker's admin). */
+  async function controlQueue(dispatcherId: string): Promise<string> {
+    const { queue } = await channel.assertQueue(Queues.control('default', dispatcherId), {
+      exclusive: true,
+    });
+    return queue;
+  }
+
+  async function answer(replyTo: string) {
+    let reply: GetMessage | false = false;
+    await waitUntil('the claim is answered', async () => {
+      reply = await channel.get(replyTo, { noAck: true });
+      return reply !== false;
+    });
+    return JSON.parse((reply as unknown as GetMessage).content.toString());
+  }
+
+  it("answers a claim on the claimant's own queue: granted once, refused to another", async () => {
+    const op = await store.create(plan('default'));
+    await waitUntil('dispatched', async () => (await operation(op.id)).status === 'dispatched');
+    const [first, second] = [await controlQueue('d-1'), await controlQueue('d-2')];
+
+    await sendClaim(op.id, 'd-1', first);
+    assert.deepEqual(await answer(first), {
       v: 1,
       kind: 'claim-result',
       operationId: op.id,
@@ -280,17 +325,97 @@ describe('relay', () => {
     });
     assert.equal((await operation(op.id)).status, 'running');
 
-    channel.publish(Exchanges.events, 'claim', Buffer.from(JSON.stringify(claim('d-2'))), {
-      persistent: true,
-    });
-    await channel.waitForConfirms();
-    assert.deepEqual(await answer(), {
+    await sendClaim(op.id, 'd-2', second);
+    assert.deepEqual(await answer(second), {
       v: 1,
       kind: 'claim-result',
       operationId: op.id,
       granted: false,
       reason: 'operation is running on dispatcher d-1',
     });
+  });
+
+  it('dead-letters a claim of another pool, for another dispatcher or answered elsewhere', async () => {
+    const op = await store.create(plan('other'));
+    const mine = await store.create(plan('default'));
+    const own = await controlQueue('d-3');
+    const ofAnotherPool = await sendClaim(op.id, 'd-3', own);
+    const elsewhere = await sendClaim(mine.id, 'd-3', Queues.control('default', 'd-1'));
+    const asGuest = `claim-guest-${randomUUID()}`;
+    channel.publish(
+      Exchanges.events,
+      'claim',
+      Buffer.from(
+        JSON.stringify({
+          v: 1,
+          kind: 'claim',
+          operationId: mine.id,
+          dispatcherId: 'd-3',
+          replyTo: own,
+          at: new Date().toISOString(),
+        }),
+      ),
+      { persistent: true, messageId: asGuest, replyTo: own, userId: 'guest', appId: 'd-3' },
+    );
+    await channel.waitForConfirms();
+
+    const reasons = await Promise.all(
+      [ofAnotherPool, elsewhere, asGuest].map(async (id) =>
+        String((await deadLettered(id)).properties.headers?.[DEAD_LETTER_REASON_HEADER]),
+      ),
+    );
+    assert.deepEqual(reasons, [
+      `refused: operation ${op.id} is of pool other, not of default`,
+      `refused: a claim answered to aegir.control.default.d-1, not to aegir.control.default.d-3`,
+      "refused: sent by broker user guest, which is no dispatcher pool's user",
+    ]);
+    assert.equal(await channel.get(own), false, 'none was answered');
+    assert.equal((await operation(mine.id)).status, 'dispatched');
+  });
+
+  it('dead-letters events not sent by the claim holder of the operation, and changes nothing', async () => {
+    const op = await store.create(plan('default'));
+    await claimed(op.id, 'holder');
+    const ofOther = await store.create(plan('other'));
+    await claimed(ofOther.id, 'holder');
+    const unclaimed = await store.create(plan('default'));
+    const succeeded = { ...running(op.id), status: 'succeeded', dispatcherId: 'holder' };
+    await publishEvents(
+      { id: 'forged-app-id', body: log(op.id, 1, 'forged'), as: 'intruder' },
+      { id: 'forged-status', body: { ...succeeded, dispatcherId: 'intruder' }, as: 'intruder' },
+      { id: 'forged-pool', body: { ...succeeded, operationId: ofOther.id }, as: 'holder' },
+      { id: 'forged-unclaimed', body: { ...succeeded, operationId: unclaimed.id }, as: 'holder' },
+      { id: 'forged-named', body: succeeded, as: 'intruder' },
+      { id: 'holder-line', body: log(op.id, 1, 'from the holder'), as: 'holder' },
+    );
+
+    const reason = async (id: string) =>
+      String((await deadLettered(id)).properties.headers?.[DEAD_LETTER_REASON_HEADER]);
+    assert.equal(
+      await reason('forged-app-id'),
+      `refused: operation ${op.id} is held by dispatcher holder, not intruder`,
+    );
+    assert.equal(
+      await reason('forged-status'),
+      `refused: operation ${op.id} is held by dispatcher holder, not intruder`,
+    );
+    assert.equal(
+      await reason('forged-pool'),
+      `refused: operation ${ofOther.id} is of pool other, not of default`,
+    );
+    assert.match(
+      await reason('forged-unclaimed'),
+      /^refused: operation \S+ is (queued|dispatched): no dispatcher holds its claim$/,
+    );
+    assert.equal(
+      await reason('forged-named'),
+      'refused: a status of dispatcher holder sent by intruder',
+    );
+    await waitUntil("the holder's line is written", async () => (await lines(op.id)).length === 1);
+    assert.deepEqual(await lines(op.id), ['from the holder']);
+    assert.equal((await operation(op.id)).status, 'running');
+    assert.equal((await operation(ofOther.id)).status, 'running');
+    assert.notEqual((await operation(unclaimed.id)).status, 'succeeded');
   });
 
   it('never publishes an operation cancelled before it reached the broker', async () => {
@@ -304,13 +429,14 @@ describe('relay', () => {
   it('on close, finishes writing the batch in hand and acks it', async () => {
     const op = await store.create(plan('default'));
     await waitUntil('dispatched', async () => (await operation(op.id)).status === 'dispatched');
+    await claimed(op.id);
     // Hold the operation's row so the relay's write of the batch waits on it.
     const locker = new Client({ connectionString: db.url, application_name: 'aegir-test-lock' });
     await locker.connect();
     try {
       await locker.query('BEGIN');
       await locker.query(`SELECT 1 FROM operations WHERE id = $1 FOR UPDATE`, [op.id]);
-      await publishEvents({ id: 'in-hand', body: running(op.id) });
+      await publishEvents({ id: 'in-hand', body: { ...running(op.id), status: 'succeeded' } });
       await waitUntil('the relay waits on the lock', async () => {
         const waiting: unknown[] = await ds.query(
           `SELECT 1 FROM pg_stat_activity
@@ -335,7 +461,7 @@ describe('relay', () => {
     await check.connect();
     try {
       const { rows } = await check.query(`SELECT status FROM operations WHERE id = $1`, [op.id]);
-      assert.equal(rows[0].status, 'running', 'the batch was written');
+      assert.equal(rows[0].status, 'succeeded', 'the batch was written');
     } finally {
       await check.end();
     }

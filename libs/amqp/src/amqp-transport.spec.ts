@@ -37,6 +37,7 @@ import { AmqpModule } from './amqp.module';
 import { AmqpSettings } from './amqp.settings';
 import { EnvelopeDeserializer } from './envelope-deserializer';
 import { Redeliver } from './handler-outcomes';
+import { declareTopology } from './topology';
 
 /** What the test controller does with a `log` message, by its first line's text. */
 type Behaviour = (message: LogMessage, context: AmqpContext) => Promise<void> | void;
@@ -116,7 +117,9 @@ class TestSettings {}
 @Module({
   imports: [
     TestSettings,
-    AmqpModule.forRoot('aegir-test-transport', { useFactory: () => brokerTopology([]) }),
+    AmqpModule.forRoot('aegir-test-transport', {
+      useFactory: () => ({ expects: brokerTopology([]) }),
+    }),
   ],
   controllers: [TestController],
   providers: [LifecycleProbe, amqpTransportProvider({ inject: [], queues: () => queues })],
@@ -146,6 +149,7 @@ describe('AmqpTransport', () => {
     process.env.AMQP_URL = vhost.url;
     connection = await amqplib.connect(vhost.url);
     channel = await connection.createConfirmChannel();
+    await declareTopology(channel, brokerTopology([]));
   });
 
   afterEach(async () => {

@@ -18,14 +18,27 @@ import type { ConfirmChannel } from 'amqplib';
 import type { Topology } from '@app/contracts';
 import { redactUrl } from '@app/platform';
 import { AmqpSettings } from './amqp.settings';
-import { ConfirmedPublisher } from './confirmed-publisher';
 import { QueueConsumer, type ConsumerOptions } from './queue-consumer';
-import { declareTopology } from './topology';
+import { checkTopology, declareTopology, type ChannelSource } from './topology';
+import { ConfirmedPublisher, type SenderIdentity } from './confirmed-publisher';
 
-/** The topology an app declares at start, made from what `inject` names (e.g. its settings). */
-export interface TopologyFactory {
+/** What an app expects of the broker, and how it names itself on what it sends. */
+export interface AmqpAppOptions {
+  /** Checked (never declared) at start: `aegir broker:setup` declares it. */
+  expects?: Topology;
+  /** AMQP `app_id` on every message it publishes (a dispatcher's DISPATCHER_ID). */
+  appId?: string;
+}
+
+/** The app's AmqpAppOptions, made from what `inject` names (e.g. its settings). */
+export interface AmqpAppFactory {
   inject?: InjectionToken[];
-  useFactory: (...deps: never[]) => Topology;
+  useFactory: (...deps: never[]) => AmqpAppOptions;
+}
+
+/** The user an AMQP URL connects as (amqplib's default is guest). */
+export function userOfUrl(url: string): string {
+  return decodeURIComponent(new URL(url).username) || 'guest';
 }
 
 /** The one place apps get channels, publishers and consumers from. */
@@ -38,12 +51,30 @@ export class AmqpChannels implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly connection: AmqpConnection,
     private readonly settings: AmqpSettings,
-    private readonly topology?: Topology,
+    private readonly options: AmqpAppOptions = {},
   ) {}
 
   /** The app's topology is in place before any provider starts consuming or publishing. */
   async onModuleInit(): Promise<void> {
-    if (this.topology) await this.declare(this.topology);
+    const { expects } = this.options;
+    if (!expects) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      const ms = this.settings.connectTimeoutMs;
+      timer = setTimeout(() => reject(new Error(`the broker did not answer within ${ms} ms`)), ms);
+    });
+    try {
+      // amqp-connection-manager hands golevelup amqplib's ChannelModel, typed as its Connection
+      const model = this.connection.connection as unknown as ChannelSource;
+      await Promise.race([checkTopology(model, expects), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Every message this app publishes says who sent it (the broker checks the user). */
+  get sender(): SenderIdentity {
+    return { userId: userOfUrl(this.settings.url), appId: this.options.appId };
   }
 
   createChannel(name: string, setup: (channel: ConfirmChannel) => Promise<void>): ChannelWrapper {
@@ -58,7 +89,7 @@ export class AmqpChannels implements OnModuleInit, OnApplicationShutdown {
     return wrapper;
   }
 
-  /** Asserts the topology now and again after every reconnect. */
+  /** Asserts the topology now and again after every reconnect (for a user that may configure it). */
   async declare(topology: Topology): Promise<void> {
     const wrapper = this.createChannel('topology', (channel) => declareTopology(channel, topology));
     await wrapper.waitForConnect();
@@ -69,6 +100,7 @@ export class AmqpChannels implements OnModuleInit, OnApplicationShutdown {
     this.publisher ??= new ConfirmedPublisher(
       (setup) => this.createChannel('publisher', setup),
       this.settings.publishTimeoutMs,
+      this.sender,
     );
     return this.publisher;
   }
@@ -99,7 +131,7 @@ export class AmqpModule {
    * discovered, and a failing one would be nacked to the dead-letter exchange. The broker
    * comes from the app's AmqpSettings.
    */
-  static forRoot(appName: string, topology?: TopologyFactory): DynamicModule {
+  static forRoot(appName: string, app?: AmqpAppFactory): DynamicModule {
     return {
       module: AmqpModule,
       imports: [
@@ -135,12 +167,12 @@ export class AmqpModule {
       providers: [
         {
           provide: AmqpChannels,
-          inject: [AmqpConnection, AmqpSettings, ...(topology?.inject ?? [])],
+          inject: [AmqpConnection, AmqpSettings, ...(app?.inject ?? [])],
           useFactory: (connection: AmqpConnection, settings: AmqpSettings, ...deps: unknown[]) => {
             new Logger(AmqpModule.name).log(`broker ${redactUrl(settings.url)}`);
-            const makeTopology = topology?.useFactory as
-              ((...deps: unknown[]) => Topology) | undefined;
-            return new AmqpChannels(connection, settings, makeTopology?.(...deps));
+            const makeOptions = app?.useFactory as
+              ((...deps: unknown[]) => AmqpAppOptions) | undefined;
+            return new AmqpChannels(connection, settings, makeOptions?.(...deps));
           },
         },
       ],

@@ -27,6 +27,14 @@ export interface PublishOptions {
 
 type ChannelFactory = (setup: (channel: ConfirmChannel) => Promise<void>) => ChannelWrapper;
 
+/** Who sends: set on every message this publisher sends. */
+export interface SenderIdentity {
+  /** AMQP `user_id`: the broker refuses it unless it is the connection's own user. */
+  userId?: string;
+  /** AMQP `app_id`: a dispatcher's DISPATCHER_ID (the broker does not check it). */
+  appId?: string;
+}
+
 /**
  * Publishes persistent, mandatory messages and resolves only on the broker's confirm.
  * A message the broker returns (no queue bound for its routing key), nacks, or does not
@@ -40,6 +48,7 @@ export class ConfirmedPublisher {
   constructor(
     createChannel: ChannelFactory,
     private readonly defaultTimeoutMs: number,
+    private readonly sender: SenderIdentity = {},
   ) {
     this.channel = createChannel(async (channel) => {
       channel.on('return', (message: Message) => {
@@ -66,6 +75,8 @@ export class ConfirmedPublisher {
         headers: options.headers,
         replyTo: options.replyTo,
         correlationId: options.correlationId,
+        userId: this.sender.userId,
+        appId: this.sender.appId,
         timeout: options.timeoutMs ?? this.defaultTimeoutMs,
       });
     } catch (error) {

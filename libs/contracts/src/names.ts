@@ -16,6 +16,11 @@ export const Queues = {
   /** Dispatchers' claims; the relays answer each on the claimant's control queue. */
   claims: 'aegir.claims',
   deadLetter: 'aegir.dead-letter',
+  /**
+   * A dispatcher's own exclusive queue (cancels, claim answers). The pool is in the name so
+   * that the pool's broker user may declare exactly its own dispatchers' queues.
+   */
+  control: (pool: string, dispatcherId: string): string => `aegir.control.${pool}.${dispatcherId}`,
 } as const;
 
 /** Header set on a message that a consumer dead-lettered itself, saying why. */

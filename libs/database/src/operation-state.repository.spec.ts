@@ -370,7 +370,7 @@ describe('OperationStateRepository', () => {
     const beat = (second: number): HeartbeatMessage => ({
       v: 1,
       kind: 'heartbeat',
-      dispatcherId: 'dispatcher-9',
+      dispatcherId: 'dispatcher-1', // the running one's holder
       pool: 'default',
       operations: [queued, dispatched, running, ended, randomUUID()],
       at: at(second),
@@ -384,12 +384,32 @@ describe('OperationStateRepository', () => {
     );
     assert.deepEqual(beats, [
       [null, null],
-      [at(50), 'dispatcher-9'],
-      [at(50), 'dispatcher-9'],
+      [at(50), 'dispatcher-1'],
+      [at(50), 'dispatcher-1'],
       [null, null],
     ]);
     await inTransaction((manager) => state.recordHeartbeats(manager, [beat(60)]));
     assert.equal((await operation(running)).heartbeat_at?.toISOString(), at(60));
+  });
+
+  it('never lets a heartbeat of another pool or dispatcher touch a running operation', async () => {
+    const running = await inStatus('running');
+    await ds.query(`UPDATE operations SET dispatcher_id = 'holder' WHERE id = $1`, [running]);
+    const beat = (dispatcherId: string, pool: string): HeartbeatMessage => ({
+      v: 1,
+      kind: 'heartbeat',
+      dispatcherId,
+      pool,
+      operations: [running],
+      at: at(70),
+    });
+    await inTransaction((manager) =>
+      state.recordHeartbeats(manager, [beat('intruder', 'default'), beat('holder', 'other')]),
+    );
+    const row = await operation(running);
+    assert.deepEqual([row.heartbeat_at, row.dispatcher_id], [null, 'holder']);
+    await inTransaction((manager) => state.recordHeartbeats(manager, [beat('holder', 'default')]));
+    assert.equal((await operation(running)).heartbeat_at?.toISOString(), at(70));
   });
 
   describe('lost', () => {

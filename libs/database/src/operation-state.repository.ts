@@ -378,15 +378,19 @@ export class OperationStateRepository {
 
   /**
    * Records that dispatchers are alive and running these operations (dispatched or running
-   * ones only; a beat never takes heartbeat_at back). One round trip per heartbeat.
+   * ones only; a beat never takes heartbeat_at back). Only operations of the beat's pool
+   * count, and a running one only for the dispatcher that holds its claim: a beat never
+   * hands an operation to another dispatcher. One round trip per heartbeat.
    */
   async recordHeartbeats(manager: EntityManager, beats: HeartbeatMessage[]): Promise<void> {
     for (const beat of beats) {
       if (beat.operations.length === 0) continue;
       await manager.query(
-        `UPDATE operations SET heartbeat_at = GREATEST(heartbeat_at, $2::timestamptz), dispatcher_id = $3
-          WHERE id = ANY($1::uuid[]) AND status IN ('dispatched', 'running')`,
-        [beat.operations, beat.at, beat.dispatcherId],
+        `UPDATE operations SET heartbeat_at = GREATEST(heartbeat_at, $2::timestamptz),
+                dispatcher_id = COALESCE(CASE WHEN status = 'running' THEN dispatcher_id END, $3)
+          WHERE id = ANY($1::uuid[]) AND pool = $4
+            AND (status = 'dispatched' OR (status = 'running' AND COALESCE(dispatcher_id, $3) = $3))`,
+        [beat.operations, beat.at, beat.dispatcherId, beat.pool],
       );
     }
   }

@@ -17,7 +17,9 @@ import {
 } from '@app/database';
 import { consoleActor } from '../console-audit';
 import { AppProcess } from '../demo/app-process';
-import { setUpBroker } from '../demo/broker-setup';
+import { BrokerAdmin } from '../broker/broker-admin';
+import { setUpBroker } from '../broker/broker-setup';
+import { BrokerSetupSettings } from '../broker/broker-setup.settings';
 import { DemoSettings } from '../demo/demo.settings';
 import { checkAnsible, checkBroker, ensureDatabase } from '../demo/preflight';
 import { prepareLocalMachine } from '../local-machine';
@@ -35,13 +37,19 @@ interface LogPage {
 
 const ok = (text: string) => console.log(`\u2714 ${text}`);
 
-/** The credentials each app may hold, and nothing else from this environment. */
-function envFor(app: 'api' | 'relay' | 'dispatcher', all: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/** The credentials each app may hold (the relay and the dispatcher their own broker user), and nothing else. */
+function envFor(
+  app: 'api' | 'relay' | 'dispatcher',
+  all: NodeJS.ProcessEnv,
+  brokerUrls: { relay?: string; dispatcher?: string },
+): NodeJS.ProcessEnv {
   const env = { ...all };
+  for (const key of Object.keys(env)) if (key.startsWith('BROKER_')) delete env[key];
   if (app === 'api')
     for (const key of Object.keys(env)) if (key.startsWith('AMQP_')) delete env[key];
   if (app === 'dispatcher')
     for (const key of Object.keys(env)) if (key.startsWith('DATABASE_')) delete env[key];
+  if (app !== 'api') env.AMQP_URL = brokerUrls[app];
   return env;
 }
 
@@ -56,6 +64,8 @@ export class DemoCommand extends CommandRunner {
     private readonly amqp: AmqpSettings,
     private readonly catalogueSettings: CatalogueSettings,
     private readonly demo: DemoSettings,
+    private readonly brokerAdmin: BrokerAdmin,
+    private readonly brokerSetup: BrokerSetupSettings,
   ) {
     super();
   }
@@ -65,7 +75,7 @@ export class DemoCommand extends CommandRunner {
     const databaseUrl = this.database.url;
     const amqpUrl = this.amqp.url;
 
-    await prepareLocalMachine(this.database, this.amqp);
+    await prepareLocalMachine(this.database, this.amqp, this.brokerSetup);
     ok(`PostgreSQL at ${redactUrl(databaseUrl)} (database ${await ensureDatabase(databaseUrl)})`);
     await checkBroker(amqpUrl);
     ok(`RabbitMQ at ${redactUrl(amqpUrl)}`);
@@ -84,15 +94,26 @@ export class DemoCommand extends CommandRunner {
       await dataSource.destroy();
     }
     const catalogue = loadCatalogue(this.catalogueSettings);
-    await setUpBroker(amqpUrl, catalogue.pools());
-    ok(`broker topology declared for pools: ${catalogue.pools().join(', ')}`);
+    // fresh passwords each time, handed to the apps and kept nowhere else
+    const broker = await setUpBroker(this.brokerAdmin, {
+      amqpUrl,
+      pools: catalogue.pools(),
+      rotate: true,
+      canKeepGenerated: true,
+    });
+    ok(`broker users and topology set up for pools: ${catalogue.pools().join(', ')}`);
+    const urlOf = (role: string) => broker.users.find((user) => user.role === role)?.url;
 
     // API_PORT as given (the api checks it), else a free port
     const port = this.demo.apiPort ?? String(await freeLocalPort());
     const env = { ...process.env, API_PORT: port, API_HOST: '127.0.0.1' };
+    const brokerUrls = {
+      relay: urlOf('relay'),
+      dispatcher: urlOf(`dispatcher-${process.env.DISPATCHER_POOL ?? 'default'}`),
+    };
     const logDir = await mkdtemp(join(tmpdir(), 'aegir-demo-'));
     const apps = (['relay', 'dispatcher', 'api'] as const).map(
-      (app) => new AppProcess(app, envFor(app, env), logDir),
+      (app) => new AppProcess(app, envFor(app, env, brokerUrls), logDir),
     );
     let status: OperationStatus | undefined;
     try {

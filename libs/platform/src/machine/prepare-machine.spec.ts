@@ -8,6 +8,7 @@ interface Scene {
   root?: boolean;
   postgresUp?: boolean;
   rabbitUp?: boolean;
+  managementUp?: boolean;
   /** Directories of /etc/postgresql: version → clusters. */
   clusters?: Record<string, string[]>;
   /** Executables, by full path. */
@@ -51,7 +52,13 @@ function scripted(scene: Scene) {
       return Promise.resolve(scene.clusters?.[version] ?? []);
     },
     answers: (_host, port) =>
-      Promise.resolve(port === 5432 ? !!scene.postgresUp : !!scene.rabbitUp),
+      Promise.resolve(
+        port === 5432
+          ? !!scene.postgresUp
+          : port === 15672
+            ? !!scene.managementUp
+            : !!scene.rabbitUp,
+      ),
     sleep: () => Promise.resolve(),
     say: (line) => said.push(line),
   };
@@ -62,6 +69,67 @@ const ansibleOnPath = ['/usr/bin/ansible-playbook'];
 const rabbitInstalled = ['/usr/sbin/rabbitmq-server', '/usr/sbin/rabbitmqctl'];
 
 describe('prepareMachine', () => {
+  describe("RabbitMQ's management API", () => {
+    const withManagement = { ...needs, managementUrl: 'http://guest:guest@127.0.0.1:15672' };
+    const base = { postgresUp: true, rabbitUp: true };
+
+    it('runs nothing when it answers', async () => {
+      const { host, ran, said } = scripted({
+        ...base,
+        managementUp: true,
+        executables: ansibleOnPath,
+      });
+      await prepareMachine(withManagement, host);
+      assert.deepEqual(ran, []);
+      assert.ok(said.includes('RabbitMQ management API answers on 127.0.0.1:15672'), said.join());
+    });
+
+    it('enables the plugin when it does not answer, with rabbitmq-plugins (argv)', async () => {
+      const { host, ran, said } = scripted({
+        ...base,
+        executables: [...ansibleOnPath, ...rabbitInstalled, '/usr/sbin/rabbitmq-plugins'],
+        effects: {
+          'rabbitmq-plugins enable': (scene) => {
+            scene.managementUp = true;
+            return ok;
+          },
+        },
+      });
+      await prepareMachine(withManagement, host);
+      assert.deepEqual(ran, ['/usr/sbin/rabbitmq-plugins enable rabbitmq_management']);
+      assert.ok(said.includes('RabbitMQ management API answers on 127.0.0.1:15672 (enabled)'));
+    });
+
+    it('names the command when rabbitmq-plugins is missing (exit 2)', async () => {
+      const { host } = scripted({ ...base, executables: ansibleOnPath });
+      await assert.rejects(prepareMachine(withManagement, host), (error: MachineSetupError) => {
+        assert.equal(error.exitCode, 2);
+        assert.match(error.message, /does not answer on 127\.0\.0\.1:15672/);
+        assert.match(error.message, /rabbitmq-plugins enable rabbitmq_management/);
+        return true;
+      });
+    });
+
+    it('says so when enabling fails, and leaves a remote broker alone', async () => {
+      const failing = scripted({
+        ...base,
+        executables: [...ansibleOnPath, '/usr/sbin/rabbitmq-plugins'],
+        effects: {
+          'rabbitmq-plugins': () => ({ code: 70, stdout: '', stderr: 'Error: node down' }),
+        },
+      });
+      await assert.rejects(prepareMachine(withManagement, failing.host), {
+        message: /did not come up on 127\.0\.0\.1:15672: Error: node down/,
+      });
+      const remote = scripted({ ...base, executables: ansibleOnPath });
+      await assert.rejects(
+        prepareMachine({ ...needs, managementUrl: 'http://broker.example:15672' }, remote.host),
+        { message: /not on this machine/ },
+      );
+      assert.deepEqual(remote.ran, []);
+    });
+  });
+
   it('runs nothing when both services answer and ansible-playbook is on PATH', async () => {
     const { host, ran, said } = scripted({
       postgresUp: true,

@@ -5,6 +5,11 @@ import type { CommandResult, MachineHost } from './machine-host';
 export interface MachineNeeds {
   databaseUrl: string;
   amqpUrl: string;
+  /**
+   * RabbitMQ's management API (`aegir broker:setup` needs it): when given and local, the
+   * `rabbitmq_management` plugin is enabled if the API does not answer.
+   */
+  managementUrl?: string;
   /** Where a project-local Python venv (`.venv`) goes when ansible-core is installed with pip. */
   projectDir: string;
   /** PATH as the apps would get it. */
@@ -84,6 +89,10 @@ export async function prepareMachine(
   const systemPath = [needs.path, ...SYSTEM_DIRS].join(delimiter);
   await ensurePostgres(endpointOf(needs.databaseUrl, 5432), needs.databaseUrl, host);
   await ensureRabbitmq(endpointOf(needs.amqpUrl, 5672), needs.amqpUrl, host, systemPath);
+  if (needs.managementUrl !== undefined) {
+    const at = endpointOf(needs.managementUrl, 15672);
+    await ensureManagement(at, needs.managementUrl, host, systemPath);
+  }
   return ensureAnsible(needs, host, systemPath);
 }
 
@@ -198,6 +207,44 @@ async function ensureRabbitmq(
     );
   }
   host.say(`RabbitMQ answers on ${at.label} (started)`);
+}
+
+/** A fresh RabbitMQ has its management plugin off: enabling it starts the API on the running node. */
+async function ensureManagement(
+  at: Endpoint,
+  url: string,
+  host: MachineHost,
+  systemPath: string,
+): Promise<void> {
+  if (await host.answers(at.host, at.port, 2000)) {
+    host.say(`RabbitMQ management API answers on ${at.label}`);
+    return;
+  }
+  refuseRemote("RabbitMQ's management API", at, url);
+  const plugins = await host.which('rabbitmq-plugins', systemPath);
+  if (!plugins) {
+    throw new MachineSetupError(
+      `RabbitMQ's management API does not answer on ${at.label} and rabbitmq-plugins is not installed`,
+      ['rabbitmq-plugins enable rabbitmq_management'],
+      2,
+    );
+  }
+  host.say(
+    `RabbitMQ's management API does not answer on ${at.label}: enabling it (rabbitmq-plugins enable rabbitmq_management)`,
+  );
+  const enabled = await host.run(plugins, ['enable', 'rabbitmq_management'], {
+    timeoutMs: 2 * MINUTE,
+  });
+  if (enabled.code !== 0 || !(await answersSoon(host, at, MINUTE))) {
+    throw new MachineSetupError(
+      `RabbitMQ's management API did not come up on ${at.label}: ${
+        enabled.code !== 0 ? whatFailed(enabled) : 'no answer within a minute'
+      }`,
+      [],
+      1,
+    );
+  }
+  host.say(`RabbitMQ management API answers on ${at.label} (enabled)`);
 }
 
 async function ensureAnsible(
