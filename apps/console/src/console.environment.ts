@@ -2,6 +2,7 @@ import { AmqpSettings } from '@app/amqp';
 import { CatalogueSettings } from '@app/catalogue';
 import { DatabaseSettings } from '@app/database';
 import { defineAppEnvironment } from '@app/platform';
+import { ConsoleSealingSettings } from './console-sealer';
 import { DemoSettings } from './demo/demo.settings';
 
 /**
@@ -15,5 +16,6 @@ export const consoleEnvironment = defineAppEnvironment({
     amqp: AmqpSettings,
     catalogue: CatalogueSettings,
     demo: DemoSettings,
+    sealing: ConsoleSealingSettings,
   },
 });

@@ -15,6 +15,7 @@ import { OpShowCommand } from './commands/op-show.command';
 import { SetupLocalCommand } from './commands/setup-local.command';
 import { ConsoleCatalogue } from './console-catalogue';
 import { ConsoleDatabase } from './console-database';
+import { ConsoleSealer } from './console-sealer';
 import { consoleEnvironment } from './console.environment';
 
 /** Names the program `aegir` in help and error output (commander would say `main`). */
@@ -46,7 +47,7 @@ export const COMMANDS: Provider[] = [
  * use, so commands that need neither run while PostgreSQL is down.
  */
 @Module({
-  providers: [ProgramName, ConsoleDatabase, ConsoleCatalogue, ...COMMANDS],
+  providers: [ProgramName, ConsoleDatabase, ConsoleCatalogue, ConsoleSealer, ...COMMANDS],
 })
 export class ConsoleModule {
   /** The CLI with its settings, read from the environment now: a bad one throws ConfigurationError. */

@@ -30,6 +30,7 @@ import { controlQueueOf } from './dispatcher.queues';
 import { DispatcherSettings } from './dispatcher.settings';
 import { OperationEvents, spillDirFor } from './operation-events';
 import { OperationRun } from './operation-run';
+import { SecretOpener } from './secret-opener';
 import { RecentlyCancelled } from './recently-cancelled';
 import { WorkDir } from './work-dir';
 
@@ -64,6 +65,7 @@ export class DispatchService
     private readonly catalogue: Catalogue,
     private readonly config: DispatcherSettings,
     private readonly runner: ProcessRunner,
+    private readonly opener: SecretOpener,
   ) {
     this.slots = config.concurrency;
     this.workDir = new WorkDir(config.workDir);
@@ -157,6 +159,7 @@ export class DispatchService
       this.catalogue,
       this.config,
       this.runner,
+      this.opener,
     );
     this.running.set(operationId, run);
     // The grant made it running in the relay's database: a cancel that overtook the answer

@@ -2,6 +2,7 @@ import type { Catalogue, ResolvedTask, TaskContext } from '@app/catalogue';
 import type { DispatchMessage, OperationStatus } from '@app/contracts';
 import {
   prepareTask,
+  removeTaskFiles,
   Workspace,
   type ProcessRunner,
   type RunResult,
@@ -9,6 +10,7 @@ import {
 } from '@app/runner';
 import type { DispatcherSettings } from './dispatcher.settings';
 import type { OperationEvents } from './operation-events';
+import type { SecretOpener } from './secret-opener';
 
 interface PlannedTask {
   id: string;
@@ -44,6 +46,8 @@ export function taskOutcome(result: RunResult): { status: OperationStatus; reaso
 export class OperationRun {
   private current?: RunningProcess;
   private stopReason?: string;
+  /** The secret params in clear, opened at claim(): only in the vars file and the masker. */
+  private secrets: Record<string, string> = {};
 
   constructor(
     private readonly message: DispatchMessage,
@@ -51,6 +55,7 @@ export class OperationRun {
     private readonly catalogue: Catalogue,
     private readonly config: DispatcherSettings,
     private readonly runner: ProcessRunner,
+    private readonly opener: SecretOpener,
   ) {}
 
   get operationId(): string {
@@ -71,6 +76,8 @@ export class OperationRun {
         id: task.id,
         resolved: this.catalogue.resolveTask(context, task.name),
       }));
+      // resolveTask checked the type and that each secret param is sealed; open them now
+      this.secrets = await this.opener.open(this.message, this.catalogue.get(context.type)!);
     } catch (error) {
       const reason = `cannot run on dispatcher ${this.config.id}: ${describe(error)}`;
       this.skipTasks(0, reason);
@@ -143,24 +150,32 @@ export class OperationRun {
   ): Promise<{ status: OperationStatus; reason: string | null; exitCode: number | null }> {
     // The event stream keeps the order: no later event overtakes this one.
     void this.events.status({ taskId, status: 'running' });
-    const prepared = await prepareTask(task, {
-      ...this.context(),
-      workspace,
-      stateDir: this.config.stateDir,
-      taskName: task.name,
-    });
-    await this.events.line(taskId, 'system', `== task ${task.name}: ${prepared.argv.join(' ')}`);
-    this.current = this.runner.run({
-      ...prepared,
-      timeoutMs: task.timeoutSeconds * 1000,
-      killGraceMs: this.config.killGraceMs,
-      maxLineLength: this.config.maxLineLength,
-      ansi: this.config.ansi,
-      onLine: (stream, text, continues) => this.events.line(taskId, stream, text, continues),
-    });
-    if (this.stopReason) this.current.stop('cancelled');
-    const result = await this.current.result;
-    this.current = undefined;
+    const context = this.context();
+    let result: RunResult;
+    try {
+      const prepared = await prepareTask(task, {
+        ...context,
+        params: { ...context.params, ...this.secrets },
+        workspace,
+        stateDir: this.config.stateDir,
+        taskName: task.name,
+      });
+      await this.events.line(taskId, 'system', `== task ${task.name}: ${prepared.argv.join(' ')}`);
+      this.current = this.runner.run({
+        ...prepared,
+        timeoutMs: task.timeoutSeconds * 1000,
+        killGraceMs: this.config.killGraceMs,
+        maxLineLength: this.config.maxLineLength,
+        ansi: this.config.ansi,
+        secrets: Object.values(this.secrets),
+        onLine: (stream, text, continues) => this.events.line(taskId, stream, text, continues),
+      });
+      if (this.stopReason) this.current.stop('cancelled');
+      result = await this.current.result;
+      this.current = undefined;
+    } finally {
+      await removeTaskFiles(workspace);
+    }
     const outcome = taskOutcome(result);
     const reason =
       outcome.status === 'cancelled' ? (this.stopReason ?? outcome.reason) : outcome.reason;

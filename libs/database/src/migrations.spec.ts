@@ -40,6 +40,7 @@ describe('migrations', () => {
     'Init1764500000000',
     'AttemptsCancelExclusive1764600000000',
     'LogLinesBulk1764700000000',
+    'OutboxPublishedPayload1764950000000',
   ];
   const before2 = { id: randomUUID() };
 
@@ -198,6 +199,11 @@ describe('migrations', () => {
     ).map((row) => row.column_name);
 
   it('down drops everything up created, one migration at a time', async () => {
+    await ds.undoLastMigration({ transaction: 'each' });
+    const [payloadCheck]: unknown[] = await ds.query(
+      `SELECT 1 FROM pg_constraint WHERE conname = 'ck_outbox_published_payload'`,
+    );
+    assert.equal(payloadCheck, undefined);
     await ds.undoLastMigration({ transaction: 'each' });
     assert.ok((await columns('log_lines')).includes('id'));
     const [trigger]: unknown[] = await ds.query(

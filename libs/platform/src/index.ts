@@ -11,3 +11,4 @@ export * from './settings';
 export * from './settings.module';
 export * from './machine';
 export * from './keys/key-files';
+export * from './keys/sealed-secrets';

@@ -24,6 +24,7 @@ import {
   LogQuery,
   OperationIdParams,
 } from './dto';
+import { OperationSealer } from './operation-sealer';
 
 export interface LogPage {
   operationId: string;
@@ -40,9 +41,13 @@ export class OperationsController {
   constructor(
     private readonly catalogue: Catalogue,
     private readonly store: OperationStore,
+    private readonly sealer: OperationSealer,
   ) {}
 
-  /** A PlanError (unknown type, bad target or params) becomes a 400 via BadInputFilter. */
+  /**
+   * A PlanError (unknown type, bad target or params) becomes a 400 via BadInputFilter. Secret
+   * params are checked in clear, then sealed: only ciphertext is stored.
+   */
   @Post()
   async create(@Body() body: CreateOperationBody): Promise<OperationView> {
     const plan = this.catalogue.plan({
@@ -50,7 +55,7 @@ export class OperationsController {
       target: body.target,
       params: body.params,
     });
-    return this.store.create(plan);
+    return this.store.create(await this.sealer.seal(plan));
   }
 
   @Get()
@@ -90,12 +95,13 @@ export class OperationsController {
   /**
    * A new attempt of a failed, timed_out, lost or cancelled operation, planned through the
    * catalogue as it is now: a type that is gone or params that no longer fit are a 400.
+   * Secret params are dispatched again as they were sealed.
    */
   @Post(':id/retry')
   async retry(@Param() { id }: OperationIdParams): Promise<OperationView> {
     const view = await this.store.retry(id, {
       plan: (original) =>
-        this.catalogue.plan({
+        this.catalogue.planStored({
           type: original.type,
           target: original.target,
           params: original.params,

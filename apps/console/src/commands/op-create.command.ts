@@ -2,6 +2,7 @@ import { Command, CommandRunner, Option } from 'nest-commander';
 import { CliError } from '../cli-error';
 import { ConsoleCatalogue } from '../console-catalogue';
 import { ConsoleDatabase } from '../console-database';
+import { ConsoleSealer } from '../console-sealer';
 import { buildParams } from '../flags';
 import { out, printJson } from '../output';
 
@@ -22,6 +23,7 @@ export class OpCreateCommand extends CommandRunner {
   constructor(
     private readonly db: ConsoleDatabase,
     private readonly catalogue: ConsoleCatalogue,
+    private readonly sealer: ConsoleSealer,
   ) {
     super();
   }
@@ -34,7 +36,9 @@ export class OpCreateCommand extends CommandRunner {
       target: options.target,
       params: buildParams(options.params, options.param ?? []),
     });
-    const view = await (await this.db.store()).create(plan);
+    // Secret params are sealed to the pool's key, as the api does: only ciphertext is stored.
+    const sealed = await this.sealer.seal(plan);
+    const view = await (await this.db.store()).create(sealed);
     if (options.json) return printJson(view);
     const tasks = view.tasks?.length ?? 0;
     await out(
