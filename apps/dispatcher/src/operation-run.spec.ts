@@ -559,11 +559,7 @@ describe('OperationRun', () => {
         password: await sealedFor('default'),
       });
       const { status, recorder } = await runToEnd(message);
-      assert.equal(
-        status,
-        'succeeded',
-        recorder.lines.map((line) => line.text).join('\n'),
-      );
+      assert.equal(status, 'succeeded', recorder.lines.map((line) => line.text).join('\n'));
       const [show, after] = message.tasks.map((task) => task.id);
       const all = recorder.lines.map((line) => line.text).join('\n');
       assert.ok(!all.includes(password), 'the value is in no line');

@@ -104,7 +104,9 @@ export function prepareParamsSchema(
   // Ajv knows no `secret` keyword: it is taken off the declared properties before compiling,
   // so a `secret` anywhere else is refused as an unknown keyword.
   const clear = structuredClone(schema) as { properties?: Record<string, Record<string, unknown>> };
-  for (const name of secretParams) delete clear.properties![name].secret;
+  for (const property of Object.values(clear.properties ?? {})) {
+    if (isObject(property)) delete property.secret;
+  }
   const stored = structuredClone(clear);
   for (const name of secretParams) stored.properties![name] = structuredClone(sealedValueSchema);
   try {
