@@ -9,6 +9,7 @@ describe('apiEnvironment', () => {
     assert.deepEqual(apiEnvironment.variables, [
       'API_PORT',
       'API_HOST',
+      'API_SEALING_KEYS_DIR',
       'DATABASE_URL',
       'DATABASE_POOL_SIZE',
       'DATABASE_CONNECT_RETRIES',
@@ -20,7 +21,7 @@ describe('apiEnvironment', () => {
 
   it('has the README’s defaults for an empty environment', () => {
     assert.deepEqual(apiEnvironment.validate({}), {
-      api: { port: 3000, host: '127.0.0.1' },
+      api: { port: 3000, host: '127.0.0.1', sealingKeysDir: undefined },
       database: {
         url: 'postgres://postgres@127.0.0.1:5432/aegir',
         poolSize: 10,
@@ -35,6 +36,7 @@ describe('apiEnvironment', () => {
     const settings = apiEnvironment.validate({
       API_PORT: '8080',
       API_HOST: '0.0.0.0',
+      API_SEALING_KEYS_DIR: 'keys',
       DATABASE_URL: 'postgres://aegir:secret@db:5432/aegir',
       DATABASE_POOL_SIZE: '3',
       DATABASE_CONNECT_RETRIES: '0',
@@ -43,7 +45,7 @@ describe('apiEnvironment', () => {
       LOG_LEVEL: 'warn',
     });
     assert.deepEqual(settings, {
-      api: { port: 8080, host: '0.0.0.0' },
+      api: { port: 8080, host: '0.0.0.0', sealingKeysDir: resolve('keys') },
       database: { url: 'postgres://aegir:secret@db:5432/aegir', poolSize: 3, connectRetries: 0 },
       catalogue: { dir: '/etc/aegir/catalogue', playbooksDir: resolve('playbooks-here') },
       logging: { level: 'warn' },
