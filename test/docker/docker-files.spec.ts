@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, posix, resolve } from 'node:path';
+import { basename, join, posix, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -211,6 +211,31 @@ describe('docker/compose.yml', () => {
       assert.ok(volume, `${service} keeps ${target} on a volume`);
       assert.ok(declared.includes(volume), `volume ${volume} is declared`);
     }
+  });
+
+  it('mounts the api only public sealing keys and the dispatcher its pool key, from outside the image', () => {
+    const keyMounts = (service: string) =>
+      (compose.services[service].volumes ?? [])
+        .map((volume) => volume.split(':'))
+        .filter(([, target]) => target.startsWith('/etc/aegir/keys/'));
+    const api = environmentOf(compose.services.api);
+    const apiKeys = keyMounts('api');
+    assert.ok(apiKeys.length > 0, 'the api has its sealing keys');
+    for (const [source, target, mode] of apiKeys) {
+      assert.match(target, /\/sealing-[a-z0-9_-]+\.pub$/, `the api gets no private key: ${target}`);
+      assert.equal(join(api.API_SEALING_KEYS_DIR, basename(target)), target);
+      assert.equal(basename(source), basename(target));
+      assert.equal(mode, 'ro');
+    }
+    const dispatcher = environmentOf(compose.services.dispatcher);
+    assert.deepEqual(
+      keyMounts('dispatcher').map(([source, target, mode]) => [basename(source), target, mode]),
+      [[`sealing-${dispatcher.DISPATCHER_POOL}.key`, dispatcher.DISPATCHER_SEALING_KEY_FILE, 'ro']],
+    );
+    for (const name of ['relay', 'migrate', 'broker-setup']) {
+      assert.deepEqual(keyMounts(name), [], `${name} holds no sealing key`);
+    }
+    assert.ok(dockerIgnore.excludes('docker/keys'), 'key files stay out of the build context');
   });
 
   it('publishes a port for the api only, the one it listens on', () => {

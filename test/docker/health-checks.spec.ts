@@ -119,6 +119,7 @@ describe('container health checks', () => {
 
     it('exits 0 when they are', async () => {
       const result = await healthCheck('dispatcher', {
+        DISPATCHER_SEALING_KEY_FILE: join(dir, 'sealing-default.key'),
         AMQP_URL: brokerUrl,
         DISPATCHER_WORK_DIR: dir,
         DISPATCHER_STATE_DIR: join(dir, 'state', 'not-made-yet'),
@@ -129,6 +130,7 @@ describe('container health checks', () => {
 
     it('exits 1 naming the work dir when it is missing', async () => {
       const result = await healthCheck('dispatcher', {
+        DISPATCHER_SEALING_KEY_FILE: join(dir, 'sealing-default.key'),
         AMQP_URL: brokerUrl,
         DISPATCHER_WORK_DIR: join(dir, 'missing'),
         DISPATCHER_STATE_DIR: dir,
@@ -139,6 +141,7 @@ describe('container health checks', () => {
 
     it('exits 1 naming the broker when it does not answer', async () => {
       const result = await healthCheck('dispatcher', {
+        DISPATCHER_SEALING_KEY_FILE: join(dir, 'sealing-default.key'),
         AMQP_URL: `amqp://guest:guest@127.0.0.1:${closedPort}/`,
         DISPATCHER_WORK_DIR: dir,
         DISPATCHER_STATE_DIR: dir,

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createKeySet, KeyFileNames } from '@app/platform';
 import { createTestVhost } from '../support/broker';
 import { AppProcess, type AppName } from '../support/processes';
 import { fixtures } from '../support/stack';
@@ -18,11 +20,14 @@ describe('start-up checks', () => {
     CATALOGUE_DIR: fixtures.catalogueDir,
     PLAYBOOKS_DIR: fixtures.playbooksDir,
   };
+  /** The key files of `aegir keys:create`, made in before(). */
+  const keysDir = mkdtempSync(join(tmpdir(), 'aegir-startup-keys-'));
+  const sealingKey = join(keysDir, KeyFileNames.sealingPrivate('default'));
   /** What each app may hold, as the README and docker/ give it. */
   const base: Record<Exclude<AppName, 'console'>, NodeJS.ProcessEnv> = {
-    api: { ...common, DATABASE_URL: databaseUrl },
+    api: { ...common, DATABASE_URL: databaseUrl, API_SEALING_KEYS_DIR: keysDir },
     relay: { ...common, DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl },
-    dispatcher: { ...common, AMQP_URL: amqpUrl },
+    dispatcher: { ...common, AMQP_URL: amqpUrl, DISPATCHER_SEALING_KEY_FILE: sealingKey },
   };
 
   /** Starts the app, expects exit code 1 and returns what it wrote to stderr. */
@@ -33,6 +38,7 @@ describe('start-up checks', () => {
   }
 
   before(async () => {
+    createKeySet(keysDir, ['default']);
     brokenCatalogue = await mkdtemp(join(tmpdir(), 'aegir-broken-catalogue-'));
     await cp(fixtures.catalogueDir, brokenCatalogue, { recursive: true });
     const file = join(brokenCatalogue, 'test.sleep.yml');
@@ -42,6 +48,7 @@ describe('start-up checks', () => {
 
   after(async () => {
     await rm(brokenCatalogue, { recursive: true, force: true });
+    await rm(keysDir, { recursive: true, force: true });
   });
 
   for (const app of ['api', 'dispatcher'] as const) {
@@ -75,6 +82,28 @@ describe('start-up checks', () => {
     assert.match(
       stderr,
       /^aegir dispatcher failed to start: DISPATCHER_CONCURRENCY must be an integer >= 1, got "0"\n$/,
+    );
+  });
+
+  it('dispatcher: refuses to start without its sealing key, or with one others can read', async () => {
+    const missing = await refused('dispatcher', { DISPATCHER_SEALING_KEY_FILE: '' });
+    assert.match(
+      missing,
+      /^aegir dispatcher failed to start: DISPATCHER_SEALING_KEY_FILE must name the pool's private sealing key file .*, got ""\n$/,
+    );
+    const readable = join(keysDir, 'readable.key');
+    await cp(sealingKey, readable);
+    await chmod(readable, 0o644);
+    const open = await refused('dispatcher', { DISPATCHER_SEALING_KEY_FILE: readable });
+    assert.match(
+      open,
+      /^aegir dispatcher failed to start: DISPATCHER_SEALING_KEY_FILE: .*readable\.key must be readable by its owner only/m,
+    );
+    const publicHalf = join(keysDir, KeyFileNames.sealingPublic('default'));
+    const wrong = await refused('dispatcher', { DISPATCHER_SEALING_KEY_FILE: publicHalf });
+    assert.match(
+      wrong,
+      /^aegir dispatcher failed to start: DISPATCHER_SEALING_KEY_FILE: .*sealing-default\.pub must be readable by its owner only/m,
     );
   });
 

@@ -158,6 +158,7 @@ export class Stack {
         ...catalogue,
         DATABASE_URL: db.url,
         AMQP_URL: vhost.url,
+        API_SEALING_KEYS_DIR: keysDir,
         ...options.env?.console,
       },
     };

@@ -15,6 +15,7 @@ describe('apiEnvironment', () => {
       'API_AUDIT_REFUSALS_PER_MINUTE',
       'API_CORS_ORIGINS',
       'API_ALLOWED_HOSTS',
+      'API_SEALING_KEYS_DIR',
       'DATABASE_URL',
       'DATABASE_POOL_SIZE',
       'DATABASE_CONNECT_RETRIES',
@@ -26,7 +27,7 @@ describe('apiEnvironment', () => {
 
   it('has the README’s defaults for an empty environment', () => {
     assert.deepEqual(apiEnvironment.validate({}), {
-      api: { port: 3000, host: '127.0.0.1' },
+      api: { port: 3000, host: '127.0.0.1', sealingKeysDir: undefined },
       access: {
         rateLimit: 1200,
         rateLimitAnonymous: 60,
@@ -55,6 +56,7 @@ describe('apiEnvironment', () => {
       API_AUDIT_REFUSALS_PER_MINUTE: '20',
       API_CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       API_ALLOWED_HOSTS: 'api.example.com,[::1]',
+      API_SEALING_KEYS_DIR: 'keys',
       DATABASE_URL: 'postgres://aegir:secret@db:5432/aegir',
       DATABASE_POOL_SIZE: '3',
       DATABASE_CONNECT_RETRIES: '0',
@@ -63,7 +65,7 @@ describe('apiEnvironment', () => {
       LOG_LEVEL: 'warn',
     });
     assert.deepEqual(settings, {
-      api: { port: 8080, host: '0.0.0.0' },
+      api: { port: 8080, host: '0.0.0.0', sealingKeysDir: resolve('keys') },
       access: {
         rateLimit: 100,
         rateLimitAnonymous: 10,

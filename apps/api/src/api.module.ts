@@ -17,6 +17,7 @@ import { apiEnvironment } from './api.environment';
 import { BadInputFilter } from './bad-input.filter';
 import { CatalogueController } from './catalogue.controller';
 import { ConflictFilter } from './conflict.filter';
+import { OperationSealer } from './operations/operation-sealer';
 import { OperationsController } from './operations/operations.controller';
 
 /**
@@ -65,6 +66,7 @@ import { OperationsController } from './operations/operations.controller';
     },
     { provide: APP_FILTER, useClass: BadInputFilter },
     { provide: APP_FILTER, useClass: ConflictFilter },
+    OperationSealer,
   ],
 })
 export class ApiModule {

@@ -1,6 +1,6 @@
-import { MatchingVariable, PortVariable } from '@app/platform';
+import { MatchingVariable, PathVariable, PortVariable } from '@app/platform';
 
-/** Where the api listens. */
+/** Where the api listens, and the keys it seals secret parameters with. */
 export class ApiSettings {
   @PortVariable('API_PORT')
   readonly port: number = 3000;
@@ -8,4 +8,11 @@ export class ApiSettings {
   /** An empty value is refused, not taken for the default. */
   @MatchingVariable('API_HOST', /\S/, { rule: 'not be empty', emptyIsValue: true })
   readonly host: string = '127.0.0.1';
+
+  /**
+   * The public sealing keys of `aegir keys:create` (`sealing-<pool>.pub`). Required when a
+   * catalogue type has a secret parameter: its value is sealed to the pool's key.
+   */
+  @PathVariable('API_SEALING_KEYS_DIR')
+  readonly sealingKeysDir: string | undefined = undefined;
 }

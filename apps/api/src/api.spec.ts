@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
+import { isSealedValue } from '@app/contracts';
 import { ApiTokenRepository, type OperationView } from '@app/database';
+import { createKeySet, KeyFileNames, openSecret, readPrivateKeyFile } from '@app/platform';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import { ApiModule } from './api.module';
@@ -30,6 +34,7 @@ describe('api', () => {
   let base: string;
   /** Every request of this file is an admin's; the roles and scopes have test/e2e/auth.spec.ts. */
   let authorization: string;
+  let keysDir: string;
 
   const call = async <T = any>(method: string, path: string, body?: unknown): Promise<Reply<T>> => {
     const response = await fetch(`${base}/api/v1${path}`, {
@@ -50,7 +55,13 @@ describe('api', () => {
 
   before(async () => {
     db = await createTestDatabase('aegir_test_api');
-    Object.assign(process.env, fixtures, { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
+    keysDir = mkdtempSync(join(tmpdir(), 'aegir-api-keys-'));
+    createKeySet(keysDir, ['default']);
+    Object.assign(process.env, fixtures, {
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'warn',
+      API_SEALING_KEYS_DIR: keysDir,
+    });
     app = await createApiApp();
     await app.listen(0, '127.0.0.1');
     base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
@@ -62,6 +73,7 @@ describe('api', () => {
   after(async () => {
     await app?.close();
     await db?.drop();
+    rmSync(keysDir, { recursive: true, force: true });
   });
 
   describe('POST /operations', () => {
@@ -816,6 +828,90 @@ describe('api', () => {
     });
   });
 
+  describe('secret params', () => {
+    const password = `api-spec-${randomUUID()}`;
+
+    it('stores and dispatches only the sealed value, and shows ********', async () => {
+      const reply = await post({ type: 'test.secret', target: 'web1', params: { password } });
+      assert.equal(reply.status, 201, JSON.stringify(reply.body));
+      assert.deepEqual(reply.body.params, { password: '********', user: 'admin' });
+      const id = reply.body.id;
+      const [row]: { params: Record<string, unknown> }[] = await ds.query(
+        `SELECT params FROM operations WHERE id = $1`,
+        [id],
+      );
+      assert.deepEqual(Object.keys(row.params.password as object), ['sealed']);
+      assert.ok(isSealedValue(row.params.password));
+      const [outbox]: { payload: { params: Record<string, unknown> } }[] = await ds.query(
+        `SELECT payload FROM outbox WHERE operation_id = $1`,
+        [id],
+      );
+      assert.deepEqual(outbox.payload.params.password, row.params.password);
+      const opened = await openSecret(
+        readPrivateKeyFile(join(keysDir, KeyFileNames.sealingPrivate('default')), 'sealing'),
+        { pool: 'default', param: 'password' },
+        row.params.password,
+      );
+      assert.equal(opened, password, 'the pool key opens it');
+      const [{ found }]: { found: number }[] = await ds.query(
+        `SELECT (SELECT count(*) FROM operations WHERE params::text LIKE $1)
+              + (SELECT count(*) FROM outbox WHERE payload::text LIKE $1) AS found`,
+        [`%${password}%`],
+      );
+      assert.equal(Number(found), 0);
+      for (const path of [`/operations/${id}`, `/operations?type=test.secret`]) {
+        const read = await call('GET', path);
+        assert.ok(!JSON.stringify(read.body).includes(password), path);
+        assert.ok(JSON.stringify(read.body).includes('"password":"********"'), path);
+      }
+    });
+
+    it('checks the value in clear before sealing it, and refuses one sent sealed', async () => {
+      const before = await count('operations');
+      const short = await post({
+        type: 'test.secret',
+        target: 'web1',
+        params: { password: 'abc' },
+      });
+      assert.equal(short.status, 400);
+      assert.match(
+        JSON.stringify(short.body),
+        /params\.password must NOT have fewer than 4 characters/,
+      );
+      assert.ok(!JSON.stringify(short.body).includes('abc'), 'the answer does not repeat it');
+      const sealed = await post({
+        type: 'test.secret',
+        target: 'web1',
+        params: { password: { sealed: 'a.b.c.d.e' } },
+      });
+      assert.equal(sealed.status, 400);
+      assert.match(JSON.stringify(sealed.body), /params\.password must be string/);
+      assert.equal(await count('operations'), before);
+    });
+
+    it('a retry dispatches the same sealed value again', async () => {
+      const id = await inStatus('failed', {
+        type: 'test.secret',
+        target: 'web1',
+        params: { password },
+      });
+      const reply = await call<OperationView>('POST', `/operations/${id}/retry`);
+      assert.equal(reply.status, 201, JSON.stringify(reply.body));
+      assert.deepEqual(reply.body.params, { password: '********', user: 'admin' });
+      const rows: { id: string; params: Record<string, unknown> }[] = await ds.query(
+        `SELECT id, params FROM operations WHERE id IN ($1, $2)`,
+        [id, reply.body.id],
+      );
+      assert.equal(rows.length, 2);
+      assert.deepEqual(rows[0].params, rows[1].params);
+      const [outbox]: { payload: { params: Record<string, unknown> } }[] = await ds.query(
+        `SELECT payload FROM outbox WHERE operation_id = $1`,
+        [reply.body.id],
+      );
+      assert.deepEqual(outbox.payload.params, rows[0].params);
+    });
+  });
+
   describe('least privilege', () => {
     it('loads no AMQP code and has no AMQP provider or module', async () => {
       const loaded = Object.keys(require.cache).filter((file) =>
@@ -860,5 +956,23 @@ describe('api configuration', () => {
     });
     assert.equal(result.status, 1);
     assert.match(result.stderr, /API_PORT must be an integer from 1 to 65535, got "70000"/);
+  });
+
+  it('stops start-up without the sealing keys of a pool whose types have secret params', () => {
+    for (const [dir, message] of [
+      [
+        '',
+        /API_SEALING_KEYS_DIR must name the directory of the sealing-<pool>\.pub files .*pools default/,
+      ],
+      [tmpdir(), /API_SEALING_KEYS_DIR: cannot read .*sealing-default\.pub: ENOENT/],
+    ] as const) {
+      const result = spawnSync(process.execPath, [join(__dirname, 'main.js')], {
+        env: { ...process.env, ...fixtures, API_SEALING_KEYS_DIR: dir },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, message);
+    }
   });
 });

@@ -21,6 +21,7 @@ describe('consoleEnvironment', () => {
       'CATALOGUE_DIR',
       'PLAYBOOKS_DIR',
       'API_PORT',
+      'API_SEALING_KEYS_DIR',
     ]);
   });
 
@@ -45,6 +46,7 @@ describe('consoleEnvironment', () => {
       },
       catalogue: { dir: resolve('catalogue'), playbooksDir: resolve('playbooks') },
       demo: { apiPort: undefined },
+      sealing: { sealingKeysDir: undefined },
     });
   });
 

@@ -3,6 +3,7 @@ import { CatalogueSettings } from '@app/catalogue';
 import { DatabaseSettings } from '@app/database';
 import { defineAppEnvironment } from '@app/platform';
 import { BrokerSetupSettings } from './broker/broker-setup.settings';
+import { ConsoleSealingSettings } from './console-sealer';
 import { DemoSettings } from './demo/demo.settings';
 
 /**
@@ -17,5 +18,6 @@ export const consoleEnvironment = defineAppEnvironment({
     brokerSetup: BrokerSetupSettings,
     catalogue: CatalogueSettings,
     demo: DemoSettings,
+    sealing: ConsoleSealingSettings,
   },
 });

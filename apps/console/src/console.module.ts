@@ -22,6 +22,7 @@ import { TokenRevokeCommand } from './commands/token-revoke.command';
 import { ConsoleAudit } from './console-audit';
 import { ConsoleCatalogue } from './console-catalogue';
 import { ConsoleDatabase } from './console-database';
+import { ConsoleSealer } from './console-sealer';
 import { consoleEnvironment } from './console.environment';
 
 /** Names the program `aegir` in help and error output (commander would say `main`). */
@@ -62,6 +63,7 @@ export const COMMANDS: Provider[] = [
     ConsoleDatabase,
     ConsoleCatalogue,
     ConsoleAudit,
+    ConsoleSealer,
     {
       provide: BrokerAdmin,
       inject: [BrokerSetupSettings],

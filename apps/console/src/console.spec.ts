@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { declareTopology } from '@app/amqp';
 import { brokerTopology, brokerUsers } from '@app/contracts';
+import { createKeySet } from '@app/platform';
 import { connect, type ChannelModel } from 'amqplib';
 import { Client } from 'pg';
 import { createTestVhost, queueDepths, type TestVhost } from '../../../test/support/broker';
@@ -72,7 +74,7 @@ describe('aegir console', () => {
     assert.equal(first.code, 0, first.stderr);
     assert.equal(
       first.stdout,
-      'applied Init1764500000000\napplied AttemptsCancelExclusive1764600000000\napplied LogLinesBulk1764700000000\napplied TokensAudit1764800000000\n',
+      'applied Init1764500000000\napplied AttemptsCancelExclusive1764600000000\napplied LogLinesBulk1764700000000\napplied TokensAudit1764800000000\napplied OutboxPublishedPayload1764950000000\n',
     );
     const again = await run('db:migrate');
     assert.equal(again.code, 0, again.stderr);
@@ -191,6 +193,48 @@ describe('aegir console', () => {
     const unknown = await run('op:list', '--colour', 'red');
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /unknown option '--colour'/);
+  });
+
+  it('op:create seals a secret param as the api does; op:show shows ********', async () => {
+    const password = `console-${randomUUID()}`;
+    const noKeys = await run(
+      'op:create',
+      'test.secret',
+      '-t',
+      'web1',
+      '-p',
+      `password=${password}`,
+    );
+    assert.equal(noKeys.code, 1);
+    assert.match(
+      noKeys.stderr,
+      /^error: this type has secret parameters: set API_SEALING_KEYS_DIR/,
+    );
+    const keysDir = mkdtempSync(join(tmpdir(), 'aegir-console-keys-'));
+    try {
+      createKeySet(keysDir, ['default']);
+      const created = await aegir(
+        ['op:create', 'test.secret', '-t', 'web1', '-p', `password=${password}`, '--json'],
+        { DATABASE_URL: db.url, API_SEALING_KEYS_DIR: keysDir },
+      );
+      assert.equal(created.code, 0, created.stderr);
+      const view = JSON.parse(created.stdout) as { id: string; params: unknown };
+      assert.deepEqual(view.params, { password: '********', user: 'admin' });
+      const [row] = (
+        await sql.query<{ params: { password: { sealed: string } } }>(
+          `SELECT params FROM operations WHERE id = $1`,
+          [view.id],
+        )
+      ).rows;
+      assert.deepEqual(Object.keys(row.params.password), ['sealed']);
+      const shown = await run('op:show', view.id);
+      assert.match(shown.stdout, /^params\s+\{.*"password":"\*{8}".*\}$/m);
+      for (const output of [created.stdout, shown.stdout, JSON.stringify(row)]) {
+        assert.ok(!output.includes(password));
+      }
+    } finally {
+      rmSync(keysDir, { recursive: true, force: true });
+    }
   });
 
   it('op:show shows the operation and its tasks', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import { Test } from '@nestjs/testing';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import * as amqplib from 'amqplib';
 import { declareTopology, startAmqpMicroservice } from '@app/amqp';
+import { createKeySet, KeyFileNames } from '@app/platform';
 import {
   brokerTopology,
   encodeMessage,
@@ -43,7 +44,10 @@ describe('DispatchService', () => {
   before(async () => {
     vhost = await createTestVhost('aegir_test_dispatch');
     workDir = await mkdtemp(join(tmpdir(), 'aegir-dispatch-spec-'));
+    await mkdir(join(workDir, 'keys'), { mode: 0o700 });
+    createKeySet(join(workDir, 'keys'), ['default']);
     Object.assign(process.env, {
+      DISPATCHER_SEALING_KEY_FILE: join(workDir, 'keys', KeyFileNames.sealingPrivate('default')),
       AMQP_URL: vhost.url,
       CATALOGUE_DIR: fixtures.catalogueDir,
       PLAYBOOKS_DIR: fixtures.playbooksDir,

@@ -31,6 +31,7 @@ import { DispatcherSettings } from './dispatcher.settings';
 import { OperationEvents, spillDirFor } from './operation-events';
 import { OperationRun } from './operation-run';
 import { ensurePrivateDir } from './private-dir';
+import { SecretOpener } from './secret-opener';
 import { RecentlyCancelled } from './recently-cancelled';
 import { WorkDir } from './work-dir';
 
@@ -65,6 +66,7 @@ export class DispatchService
     private readonly catalogue: Catalogue,
     private readonly config: DispatcherSettings,
     private readonly runner: ProcessRunner,
+    private readonly opener: SecretOpener,
   ) {
     this.slots = config.concurrency;
     this.workDir = new WorkDir(config.workDir);
@@ -159,6 +161,7 @@ export class DispatchService
       this.catalogue,
       this.config,
       this.runner,
+      this.opener,
     );
     this.running.set(operationId, run);
     // The grant made it running in the relay's database: a cancel that overtook the answer

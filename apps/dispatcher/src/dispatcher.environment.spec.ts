@@ -6,7 +6,10 @@ import { MAX_LINE_LENGTH } from '@app/contracts';
 import { dispatcherEnvironment } from './dispatcher.environment';
 import { defaultStateRoot } from './private-dir';
 
-const settingsOf = (env: Record<string, string>) => dispatcherEnvironment.validate(env).dispatcher;
+/** The one variable without a default. */
+const KEY_FILE = '/etc/aegir/keys/sealing-default.key';
+const settingsOf = (env: Record<string, string>) =>
+  dispatcherEnvironment.validate({ DISPATCHER_SEALING_KEY_FILE: KEY_FILE, ...env }).dispatcher;
 
 describe('dispatcherEnvironment', () => {
   it('reads its own, the broker, catalogue and logging variables, and no database one', () => {
@@ -23,10 +26,25 @@ describe('dispatcherEnvironment', () => {
         'LOG_LEVEL',
       ],
     );
-    assert.equal(variables.filter((name) => name.startsWith('DISPATCHER_')).length, 17);
+    assert.equal(variables.filter((name) => name.startsWith('DISPATCHER_')).length, 18);
   });
 
-  it('has working defaults for an empty environment', () => {
+  it('requires DISPATCHER_SEALING_KEY_FILE, naming it', () => {
+    for (const value of [undefined, '', ' ']) {
+      assert.throws(
+        () =>
+          dispatcherEnvironment.validate(
+            value === undefined ? {} : { DISPATCHER_SEALING_KEY_FILE: value },
+          ),
+        {
+          name: 'ConfigurationError',
+          message: `DISPATCHER_SEALING_KEY_FILE must name the pool's private sealing key file (sealing-<pool>.key of aegir keys:create), got ${JSON.stringify(value ?? '')}`,
+        },
+      );
+    }
+  });
+
+  it('has working defaults for everything but the sealing key file', () => {
     assert.deepEqual(settingsOf({}), {
       id: `${hostname()}-${process.pid}`,
       pool: 'default',
@@ -45,6 +63,7 @@ describe('dispatcherEnvironment', () => {
       logBatchBytes: 256 * 1024,
       spillMaxBytes: 1024 * 1024 * 1024,
       ansi: 'strip',
+      sealingKeyFile: KEY_FILE,
     });
   });
 
@@ -67,6 +86,7 @@ describe('dispatcherEnvironment', () => {
       DISPATCHER_LOG_BATCH_BYTES: '1024',
       DISPATCHER_SPILL_MAX_BYTES: '0',
       DISPATCHER_ANSI: 'keep',
+      DISPATCHER_SEALING_KEY_FILE: '/keys/sealing-web_2.key',
     };
     assert.deepEqual(
       Object.keys(env).sort(),
@@ -90,6 +110,7 @@ describe('dispatcherEnvironment', () => {
       logBatchBytes: 1024,
       spillMaxBytes: 0,
       ansi: 'keep',
+      sealingKeyFile: '/keys/sealing-web_2.key',
     });
   });
 
@@ -172,11 +193,17 @@ describe('dispatcherEnvironment', () => {
     const settings = dispatcherEnvironment.validate({
       AMQP_URL: 'amqp://d:pw@broker/v',
       CATALOGUE_DIR: '/srv/catalogue',
+      DISPATCHER_SEALING_KEY_FILE: KEY_FILE,
     });
     assert.equal(settings.amqp.url, 'amqp://d:pw@broker/v');
     assert.equal(settings.catalogue.dir, '/srv/catalogue');
-    assert.throws(() => dispatcherEnvironment.validate({ AMQP_CONNECT_TIMEOUT_MS: 'soon' }), {
-      message: 'AMQP_CONNECT_TIMEOUT_MS must be an integer >= 1, got "soon"',
-    });
+    assert.throws(
+      () =>
+        dispatcherEnvironment.validate({
+          AMQP_CONNECT_TIMEOUT_MS: 'soon',
+          DISPATCHER_SEALING_KEY_FILE: KEY_FILE,
+        }),
+      { message: 'AMQP_CONNECT_TIMEOUT_MS must be an integer >= 1, got "soon"' },
+    );
   });
 });

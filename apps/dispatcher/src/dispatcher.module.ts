@@ -9,6 +9,7 @@ import { dispatcherQueues } from './dispatcher.queues';
 import { DispatcherSettings } from './dispatcher.settings';
 import { DispatchController } from './dispatch.controller';
 import { DispatchService } from './dispatch.service';
+import { SecretOpener } from './secret-opener';
 
 /** The back-end worker: AMQP and the catalogue, never the database. */
 @Module({
@@ -28,6 +29,7 @@ import { DispatchService } from './dispatch.service';
   providers: [
     amqpTransportProvider({ inject: [DispatcherSettings], queues: dispatcherQueues }),
     DispatchService,
+    SecretOpener,
   ],
 })
 export class DispatcherModule {

@@ -80,6 +80,16 @@ export class DispatcherSettings {
   @IntegerVariable('DISPATCHER_SHUTDOWN_GRACE_MS', { min: 0 })
   readonly shutdownGraceMs: number = 30000;
 
+  /**
+   * The pool's private sealing key (`sealing-<pool>.key` of `aegir keys:create`, mode 0600):
+   * it opens the secret params the api sealed. Required.
+   */
+  @MatchingVariable('DISPATCHER_SEALING_KEY_FILE', /\S/, {
+    rule: "name the pool's private sealing key file (sealing-<pool>.key of aegir keys:create)",
+    emptyIsValue: true,
+  })
+  readonly sealingKeyFile!: string;
+
   /** How long to wait for the relay's answer to a claim before asking again. */
   @IntegerVariable('DISPATCHER_CLAIM_TIMEOUT_MS', { min: 1 })
   readonly claimTimeoutMs: number = 10000;

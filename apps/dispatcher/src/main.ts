@@ -5,7 +5,11 @@ import { exitOnStartupFailure, runUntilSignalled } from '@app/platform';
 import { DispatcherModule } from './dispatcher.module';
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create(await DispatcherModule.forRoot(), { bufferLogs: true });
+  // abortOnError off: a provider that refuses to start (a bad key file) ends in one line below
+  const app = await NestFactory.create(await DispatcherModule.forRoot(), {
+    bufferLogs: true,
+    abortOnError: false,
+  });
   app.useLogger(app.get(Logger));
   await startAmqpMicroservice(app);
   runUntilSignalled(app, 'dispatcher');

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import {
   type LogStream,
   type StatusMessage,
 } from '@app/contracts';
-import { readSettings } from '@app/platform';
+import { createKeySet, KeyFileNames, readSettings, SealingKeys } from '@app/platform';
 import {
   ProcessRunner,
   RunnerModule,
@@ -27,6 +27,7 @@ import { Test } from '@nestjs/testing';
 import { DispatcherSettings } from './dispatcher.settings';
 import { OperationEvents } from './operation-events';
 import { OperationRun, systemLine, taskOutcome } from './operation-run';
+import { SecretOpener } from './secret-opener';
 
 const DISPATCHER_ID = 'disp-test';
 
@@ -110,6 +111,8 @@ describe('OperationRun', () => {
   let catalogue: Catalogue;
   let runner: ProcessRunner;
   let closeRunnerModule: () => Promise<void>;
+  let opener: SecretOpener;
+  let sealingKeys: SealingKeys;
 
   before(async () => {
     // The runner the dispatcher gets: the RunnerModule's, through Nest's injector.
@@ -117,12 +120,17 @@ describe('OperationRun', () => {
     runner = moduleRef.get(ProcessRunner);
     closeRunnerModule = () => moduleRef.close();
     base = await mkdtemp(join(tmpdir(), 'aegir-operation-run-'));
+    await mkdir(join(base, 'keys'), { mode: 0o700 });
+    createKeySet(join(base, 'keys'), ['default', 'other']);
+    sealingKeys = new SealingKeys(join(base, 'keys'));
     config = readSettings(DispatcherSettings, {
       DISPATCHER_ID,
       DISPATCHER_WORK_DIR: join(base, 'work'),
       DISPATCHER_STATE_DIR: join(base, 'state'),
       DISPATCHER_KILL_GRACE_MS: '500',
+      DISPATCHER_SEALING_KEY_FILE: join(base, 'keys', KeyFileNames.sealingPrivate('default')),
     });
+    opener = new SecretOpener(config);
     catalogue = loadCatalogue({
       dir: 'test/fixtures/catalogue',
       playbooksDir: 'test/fixtures/playbooks',
@@ -154,6 +162,7 @@ describe('OperationRun', () => {
       options.catalogue ?? catalogue,
       runConfig,
       options.runner ?? runner,
+      opener,
     );
     return { run, recorder };
   }
@@ -424,7 +433,7 @@ describe('OperationRun', () => {
     };
     const stub = {
       resolveTask: () => relativePlaybook,
-      get: () => undefined,
+      get: () => ({ secretParams: [] }),
     } as unknown as Catalogue;
     const message = dispatch('stub.type', ['broken', 'after']);
     const [broken, later] = message.tasks.map((task) => task.id);
@@ -459,7 +468,7 @@ describe('OperationRun', () => {
         timeoutSeconds: 30,
         argv: tasks[name],
       }),
-      get: () => undefined,
+      get: () => ({ secretParams: [] }),
     } as unknown as Catalogue;
 
     async function runHostile(ansi?: 'keep' | 'strip') {
@@ -467,6 +476,7 @@ describe('OperationRun', () => {
       const runConfig = readSettings(DispatcherSettings, {
         DISPATCHER_WORK_DIR: config.workDir,
         DISPATCHER_STATE_DIR: config.stateDir,
+        DISPATCHER_SEALING_KEY_FILE: config.sealingKeyFile,
         ...(ansi && { DISPATCHER_ANSI: ansi }),
       });
       const { status, recorder } = await runToEnd(message, { catalogue: stub, config: runConfig });
@@ -640,6 +650,89 @@ describe('OperationRun', () => {
         system.every((line) => !/[\u0000-\u001f\u007f-\u009f]/.test(line)),
         system.join('|'),
       );
+    });
+  });
+
+  describe('sealed secrets', () => {
+    const password = `pw-"quoted"-${randomUUID()}`;
+    const sealedFor = async (pool: string, param = 'password') =>
+      sealingKeys.seal({ pool, param }, password);
+    /** The claim reports the operation failed, and no plan to run. */
+    const refused = async (message: DispatchMessage) => {
+      const { run, recorder } = start(message);
+      assert.equal(await run.claim(), null);
+      assert.equal(recorder.final.status, 'failed');
+      return recorder;
+    };
+
+    it('opens the secret for the task, masks it in every line and leaves no vars file', async () => {
+      await mkdir(config.stateDir, { recursive: true });
+      const message = dispatch('test.secret', ['show', 'after'], {
+        user: 'admin',
+        password: await sealedFor('default'),
+      });
+      const { status, recorder } = await runToEnd(message);
+      assert.equal(status, 'succeeded', recorder.lines.map((line) => line.text).join('\n'));
+      const [show, after] = message.tasks.map((task) => task.id);
+      const all = recorder.lines.map((line) => line.text).join('\n');
+      assert.ok(!all.includes(password), 'the value is in no line');
+      assert.ok(!all.includes(JSON.stringify(password).slice(1, -1)), 'nor its JSON form');
+      const stdout = recorder.texts(show, 'stdout');
+      assert.ok(
+        stdout.some((line) => line.includes('"msg": "user admin has password ********"')),
+        stdout.join('\n'),
+      );
+      assert.ok(
+        stdout.some((line) => line.includes('"password": "********"')),
+        stdout.join('\n'),
+      );
+      // the task had the exact value: the playbook kept its digest
+      const digest = await readFile(join(config.stateDir, 'secret.sha256'), 'utf8');
+      assert.equal(digest.trim(), createHash('sha256').update(password).digest('hex'));
+      // the next task runs in the same workspace: the playbook's extra-vars.json is gone
+      const listed = recorder.texts(after, 'stdout');
+      assert.ok(listed.includes('vars.json'), listed.join(' '));
+      assert.ok(!listed.includes('extra-vars.json'), listed.join(' '));
+      const varsFile = /vars file (\S+)"/.exec(stdout.join('\n'))?.[1];
+      assert.ok(varsFile, 'the playbook named its vars file');
+      await assert.rejects(readFile(varsFile), { code: 'ENOENT' });
+    });
+
+    it('fails, naming the param and not the value, a secret sealed for another pool', async () => {
+      const message = dispatch('test.secret', ['show', 'after'], {
+        password: await sealedFor('other'),
+      });
+      const recorder = await refused(message);
+      assert.match(
+        recorder.final.reason!,
+        /^cannot run on dispatcher disp-test: params\.password is sealed for pool "other", not for pool default$/,
+      );
+      assert.deepEqual(
+        recorder.statuses.filter((e) => e.taskId !== null).map((e) => e.status),
+        ['cancelled', 'cancelled'],
+        'no task ran',
+      );
+    });
+
+    it('fails a secret moved to another param, altered, or not sealed', async () => {
+      const moved = await sealedFor('default', 'user');
+      const parts = (await sealedFor('default')).sealed.split('.');
+      parts[3] = parts[3].startsWith('A') ? `B${parts[3].slice(1)}` : `A${parts[3].slice(1)}`;
+      const cases: [unknown, RegExp][] = [
+        [moved, /params\.password holds a value sealed for another parameter$/],
+        [
+          { sealed: parts.join('.') },
+          /params\.password cannot be opened with this dispatcher's sealing key/,
+        ],
+        [password, /params\.password is a secret: it must be stored sealed/],
+      ];
+      for (const [value, reason] of cases) {
+        const recorder = await refused(
+          dispatch('test.secret', ['show', 'after'], { password: value }),
+        );
+        assert.match(recorder.final.reason!, reason);
+        assert.ok(!recorder.final.reason!.includes(password));
+      }
     });
   });
 });

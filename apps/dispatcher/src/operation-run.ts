@@ -4,6 +4,7 @@ import { escapeControls } from '@app/platform';
 import {
   NO_HOSTS_MATCHED_LINE,
   prepareTask,
+  removeTaskFiles,
   Workspace,
   type ProcessRunner,
   type RunResult,
@@ -11,6 +12,7 @@ import {
 } from '@app/runner';
 import type { DispatcherSettings } from './dispatcher.settings';
 import type { OperationEvents } from './operation-events';
+import type { SecretOpener } from './secret-opener';
 
 interface PlannedTask {
   id: string;
@@ -50,6 +52,8 @@ export class OperationRun {
   private maxOutputBytes = Infinity;
   /** Why the running task is being stopped for its output; its lines are dropped from then. */
   private outputRefused?: string;
+  /** The secret params in clear, opened at claim(): only in the vars file and the masker. */
+  private secrets: Record<string, string> = {};
 
   constructor(
     private readonly message: DispatchMessage,
@@ -57,6 +61,7 @@ export class OperationRun {
     private readonly catalogue: Catalogue,
     private readonly config: DispatcherSettings,
     private readonly runner: ProcessRunner,
+    private readonly opener: SecretOpener,
   ) {}
 
   get operationId(): string {
@@ -77,6 +82,8 @@ export class OperationRun {
         id: task.id,
         resolved: this.catalogue.resolveTask(context, task.name),
       }));
+      // resolveTask checked the type and that each secret param is sealed; open them now
+      this.secrets = await this.opener.open(this.message, this.catalogue.get(context.type)!);
     } catch (error) {
       const reason = `cannot run on dispatcher ${this.config.id}: ${describe(error)}`;
       this.skipTasks(0, reason);
@@ -150,37 +157,46 @@ export class OperationRun {
   ): Promise<{ status: OperationStatus; reason: string | null; exitCode: number | null }> {
     // The event stream keeps the order: no later event overtakes this one.
     void this.events.status({ taskId, status: 'running' });
-    const prepared = await prepareTask(task, {
-      ...this.context(),
-      workspace,
-      stateDir: this.config.stateDir,
-      taskName: task.name,
-    });
-    await this.events.line(
-      taskId,
-      'system',
-      systemLine(`== task ${task.name}: ${prepared.argv.map(shownArg).join(' ')}`),
-    );
+    const context = this.context();
     // ansible-playbook ends 0 when a play matched no host: that ran nothing, so it failed.
     const playbook = task.runner === 'ansible-playbook';
     let noHostMatched = false;
-    this.current = this.runner.run({
-      ...prepared,
-      timeoutMs: task.timeoutSeconds * 1000,
-      killGraceMs: this.config.killGraceMs,
-      maxLineLength: this.config.maxLineLength,
-      ansi: this.config.ansi,
-      onLine: (stream, text, continues) => {
-        if (this.outputRefused) return undefined;
-        if (playbook && stream === 'stdout' && text === NO_HOSTS_MATCHED_LINE) noHostMatched = true;
-        const pending = this.events.line(taskId, stream, text, continues);
-        if (this.events.outputBytes > this.maxOutputBytes) this.refuseOutput();
-        return pending;
-      },
-    });
-    if (this.stopReason) this.current.stop('cancelled');
-    const result = await this.current.result;
-    this.current = undefined;
+    let result: RunResult;
+    try {
+      const prepared = await prepareTask(task, {
+        ...context,
+        params: { ...context.params, ...this.secrets },
+        workspace,
+        stateDir: this.config.stateDir,
+        taskName: task.name,
+      });
+      await this.events.line(
+        taskId,
+        'system',
+        systemLine(`== task ${task.name}: ${prepared.argv.map(shownArg).join(' ')}`),
+      );
+      this.current = this.runner.run({
+        ...prepared,
+        timeoutMs: task.timeoutSeconds * 1000,
+        killGraceMs: this.config.killGraceMs,
+        maxLineLength: this.config.maxLineLength,
+        ansi: this.config.ansi,
+        secrets: Object.values(this.secrets),
+        onLine: (stream, text, continues) => {
+          if (this.outputRefused) return undefined;
+          if (playbook && stream === 'stdout' && text === NO_HOSTS_MATCHED_LINE)
+            noHostMatched = true;
+          const pending = this.events.line(taskId, stream, text, continues);
+          if (this.events.outputBytes > this.maxOutputBytes) this.refuseOutput();
+          return pending;
+        },
+      });
+      if (this.stopReason) this.current.stop('cancelled');
+      result = await this.current.result;
+      this.current = undefined;
+    } finally {
+      await removeTaskFiles(workspace);
+    }
     let outcome = this.outputRefused
       ? { status: 'failed' as const, reason: this.outputRefused }
       : taskOutcome(result);

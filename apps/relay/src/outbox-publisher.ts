@@ -20,8 +20,9 @@ import { RelaySettings } from './relay.settings';
 /**
  * Moves outbox rows to the broker. Woken by NOTIFY, polling as a fallback; rows are
  * claimed with FOR UPDATE SKIP LOCKED so relays can run side by side, published with
- * confirms, and marked published in the same transaction. A row the broker did not take
- * stays in the outbox and is tried again later: an operation is never lost.
+ * confirms, and marked published in the same transaction, which also drops their message
+ * (it held the params). A row the broker did not take stays in the outbox and is tried
+ * again later: an operation is never lost.
  */
 @Injectable()
 export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicationShutdown {

@@ -60,6 +60,7 @@ function running(operationId: string): StatusMessage {
 
 interface OutboxRow {
   published_at: Date | null;
+  payload: object;
   attempts: number;
   last_error: string | null;
 }
@@ -130,7 +131,7 @@ describe('relay', () => {
 
   const outbox = async (operationId: string): Promise<OutboxRow> => {
     const [row]: OutboxRow[] = await ds.query(
-      `SELECT published_at, attempts, last_error FROM outbox
+      `SELECT published_at, attempts, last_error, payload FROM outbox
         WHERE operation_id = $1 AND kind = 'dispatch'`,
       [operationId],
     );
@@ -189,6 +190,7 @@ describe('relay', () => {
 
     const row = await outbox(op.id);
     assert.ok(row.published_at, 'the outbox row is marked published');
+    assert.deepEqual(row.payload, {}, 'a published row keeps no message (it held the params)');
     assert.equal(row.last_error, null);
     assert.ok((await operation(op.id)).dispatched_at);
 

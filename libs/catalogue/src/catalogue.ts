@@ -1,6 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { PlanError } from './catalogue-errors';
 import { errorProperty, fieldPath, pointerSegments, quote } from './fields';
+import { MAX_SECRET_LENGTH } from './params-schema';
 import type { ArgvPart } from './placeholders';
 import type { OperationPlan, OperationType, ResolvedTask, TaskContext } from './types';
 
@@ -10,7 +11,10 @@ export const TARGET_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,252})$/;
 /** What the loader hands the catalogue for one operation type. */
 export interface CatalogueEntry {
   type: OperationType;
+  /** Params as a client sends them (secrets in clear). */
   validateParams: ValidateFunction;
+  /** Params as stored and dispatched (secrets sealed). */
+  validateStoredParams: ValidateFunction;
   /** Per task: the parsed argv of a command task, or the absolute playbook path. */
   argv: ReadonlyMap<string, readonly ArgvPart[]>;
   playbookPaths: ReadonlyMap<string, string>;
@@ -70,11 +74,41 @@ export class Catalogue {
     return [...new Set(this.types().map((type) => type.pool))].sort();
   }
 
-  /** Validates a client's request and expands it into the tasks to store. */
+  /**
+   * Validates a client's request and expands it into the tasks to store. Secret params are
+   * in clear in the plan: seal them (PlanSealer) before it is stored.
+   */
   plan(request: PlanRequest): OperationPlan {
     const entry = this.entry(request.type);
     const target = checkTarget(request.target);
-    const params = this.validParams(entry, request.params);
+    const params = this.validParams(entry, request.params, 'clear');
+    for (const name of entry.type.secretParams) {
+      const value = params[name];
+      if (typeof value === 'string' && value.length > MAX_SECRET_LENGTH) {
+        throw new PlanError(
+          `params.${name}`,
+          `params.${name} must NOT have more than ${MAX_SECRET_LENGTH} characters`,
+        );
+      }
+    }
+    return this.planOf(entry, target, params);
+  }
+
+  /**
+   * The same for params as they were stored (a retry): each secret param must be sealed, and
+   * is kept as it is.
+   */
+  planStored(request: PlanRequest): OperationPlan {
+    const entry = this.entry(request.type);
+    const target = checkTarget(request.target);
+    return this.planOf(entry, target, this.validParams(entry, request.params, 'stored'));
+  }
+
+  private planOf(
+    entry: CatalogueEntry,
+    target: string,
+    params: Record<string, unknown>,
+  ): OperationPlan {
     return {
       type: entry.type.name,
       pool: entry.type.pool,
@@ -97,7 +131,7 @@ export class Catalogue {
       );
     }
     const target = checkTarget(context.target);
-    const params = this.validParams(entry, context.params);
+    const params = this.validParams(entry, context.params, 'stored');
     if (task.runner === 'ansible-playbook') {
       return {
         name: task.name,
@@ -124,20 +158,40 @@ export class Catalogue {
   }
 
   /** Validates a deep copy, so the caller's object is never changed; fills defaults. */
-  private validParams(entry: CatalogueEntry, raw: unknown): Record<string, unknown> {
+  private validParams(
+    entry: CatalogueEntry,
+    raw: unknown,
+    form: 'clear' | 'stored',
+  ): Record<string, unknown> {
     let params: unknown;
     try {
       params = raw === undefined ? {} : structuredClone(raw);
     } catch {
       throw new PlanError('params', 'params must be plain JSON data');
     }
-    if (!entry.validateParams(params)) {
-      const first = entry.validateParams.errors?.[0];
+    const validate = form === 'clear' ? entry.validateParams : entry.validateStoredParams;
+    if (!validate(params)) {
+      const first = validate.errors?.[0];
+      const secret = form === 'stored' ? secretOf(entry, first) : undefined;
+      if (secret) {
+        const field = `params.${secret}`;
+        throw new PlanError(
+          field,
+          `${field} is a secret: it must be stored sealed, as {"sealed": "<JWE>"}`,
+        );
+      }
       throw first ? paramsError(first) : new PlanError('params', 'params is invalid');
     }
     checkNoAnsibleMarkers(params, []);
     return params as Record<string, unknown>;
   }
+}
+
+/** The secret param a stored params error is about, if it is about one's value. */
+function secretOf(entry: CatalogueEntry, error: ErrorObject | undefined): string | undefined {
+  if (!error || error.keyword === 'required') return undefined;
+  const [name] = pointerSegments(error.instancePath);
+  return name !== undefined && entry.type.secretParams.includes(name) ? name : undefined;
 }
 
 /**

@@ -4,3 +4,5 @@ export { CatalogueError, PlanError } from './catalogue-errors';
 export { loadCatalogue, type CatalogueOptions } from './load';
 export { CatalogueModule } from './catalogue.module';
 export { CatalogueSettings } from './catalogue.settings';
+export { MAX_SECRET_LENGTH } from './params-schema';
+export { poolsWithSecrets, sealPlan, type Sealer } from './plan-sealer';

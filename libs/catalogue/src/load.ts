@@ -151,10 +151,17 @@ function buildEntry(file: string, text: string, ajv: Ajv, playbooksDir: string):
     retry: { attempts: raw.retry?.attempts ?? 0, backoffSeconds: raw.retry?.backoff ?? 0 },
     maxOutputBytes: raw.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
     paramsSchema: params.schema,
+    secretParams: params.secretParams,
     tasks,
     file,
   };
-  return { type: deepFreeze(type), validateParams: params.validate, argv, playbookPaths };
+  return {
+    type: deepFreeze(type),
+    validateParams: params.validate,
+    validateStoredParams: params.validateStored,
+    argv,
+    playbookPaths,
+  };
 }
 
 const RUNNER_FIELDS: Record<RawTask['runner'], { required: string[]; forbidden: string[] }> = {

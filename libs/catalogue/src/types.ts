@@ -32,6 +32,11 @@ export interface OperationType {
   maxOutputBytes: number;
   /** JSON Schema of `params`, an object schema. */
   paramsSchema: Record<string, unknown>;
+  /**
+   * The params declared `secret: true`: the api seals them to the pool's key, so the database,
+   * the relay and the broker hold only `{ sealed }`; clients are shown `********`.
+   */
+  secretParams: string[];
   tasks: CatalogueTask[];
   /** The file it came from, relative to the catalogue directory. */
   file: string;
@@ -42,7 +47,7 @@ export interface OperationPlan {
   type: string;
   pool: string;
   target: string;
-  /** Validated, with schema defaults filled in. */
+  /** Validated, with schema defaults filled in; secret ones in clear from plan(), sealed from planStored(). */
   params: Record<string, unknown>;
   tasks: { name: string; runner: CatalogueTask['runner'] }[];
   /** The type's `parallel`, negated: while it runs, no other exclusive operation on its target does. */
@@ -72,5 +77,6 @@ export interface TaskContext {
   operationId: string;
   type: string;
   target: string;
+  /** As dispatched: secret params sealed. */
   params: Record<string, unknown>;
 }

@@ -5,3 +5,4 @@ export * from './validate';
 export * from './topology';
 export * from './lines';
 export * from './broker-users';
+export * from './sealed';

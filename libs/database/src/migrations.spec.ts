@@ -42,6 +42,7 @@ describe('migrations', () => {
     'AttemptsCancelExclusive1764600000000',
     'LogLinesBulk1764700000000',
     'TokensAudit1764800000000',
+    'OutboxPublishedPayload1764950000000',
   ];
   const before2 = { id: randomUUID() };
 
@@ -226,6 +227,11 @@ describe('migrations', () => {
   });
 
   it('down drops everything up created, one migration at a time', async () => {
+    await ds.undoLastMigration({ transaction: 'each' });
+    const [payloadCheck]: unknown[] = await ds.query(
+      `SELECT 1 FROM pg_constraint WHERE conname = 'ck_outbox_published_payload'`,
+    );
+    assert.equal(payloadCheck, undefined);
     await ds.undoLastMigration({ transaction: 'each' });
     assert.deepEqual(await tables(ds), TABLES_BEFORE_TOKENS);
     const actors = await columns('operations');

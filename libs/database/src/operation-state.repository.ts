@@ -237,8 +237,9 @@ export class OperationStateRepository {
   }
 
   /**
-   * The rows are done with (published, or nothing left to publish), and the operations
-   * whose dispatch was published move queued → dispatched. One round trip.
+   * The rows are done with (published, or nothing left to publish): they keep their
+   * bookkeeping but lose their message, which held the params. The operations whose dispatch
+   * was published move queued → dispatched. One round trip.
    */
   async markPublished(
     manager: EntityManager,
@@ -248,7 +249,8 @@ export class OperationStateRepository {
     if (rowIds.length === 0) return;
     await manager.query(
       `WITH done AS (
-         UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL
+         UPDATE outbox SET published_at = now(), payload = '{}'::jsonb, attempts = attempts + 1,
+                           last_error = NULL
           WHERE id = ANY($1::bigint[])
        )
        UPDATE operations SET status = 'dispatched', dispatched_at = now(), updated_at = now()

@@ -1,5 +1,5 @@
 import type { CatalogueTask } from '@app/catalogue';
-import type { LogStream, OperationStatus } from '@app/contracts';
+import { maskSealedParams, type LogStream, type OperationStatus } from '@app/contracts';
 
 /** What clients see of a task: camelCase, ISO timestamps, numbers. */
 export interface TaskView {
@@ -21,6 +21,7 @@ export interface OperationView {
   type: string;
   target: string;
   pool: string;
+  /** As stored, but every secret (sealed) param shown as `********`. */
   params: Record<string, unknown>;
   status: OperationStatus;
   reason: string | null;
@@ -128,7 +129,7 @@ export function toOperationView(row: OperationRow, tasks?: TaskRow[]): Operation
     type: row.type,
     target: row.target,
     pool: row.pool,
-    params: row.params,
+    params: maskSealedParams(row.params),
     status: row.status,
     reason: row.reason,
     exitCode: row.exit_code,

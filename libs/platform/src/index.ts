@@ -13,3 +13,4 @@ export * from './machine';
 export * from './keys/key-files';
 export * from './terminal-text';
 export * from './log-serializers';
+export * from './keys/sealed-secrets';

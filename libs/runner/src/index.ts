@@ -6,8 +6,10 @@ export {
   type LineSplitterOptions,
 } from './line-splitter';
 export { Workspace } from './workspace';
+export { SecretMasker } from './secret-masker';
 export {
   prepareTask,
+  removeTaskFiles,
   INVENTORY_FILE,
   NO_HOSTS_MATCHED_LINE,
   EXTRA_VARS_FILE,

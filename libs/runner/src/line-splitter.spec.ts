@@ -277,3 +277,74 @@ describe('LineSplitter', () => {
     );
   });
 });
+
+describe('LineSplitter with secrets', () => {
+  const secret = 'hunter2-s3cr3t';
+  /** Every line with its flag, fed in chunks of `size` characters. */
+  function masked(text: string, size: number, maxLineLength?: number, secrets = [secret]) {
+    const splitter = new LineSplitter({ maxLineLength, secrets });
+    const out: Piece[] = [];
+    const sink: LineSink = (line, continues) => out.push([line, continues]);
+    for (let i = 0; i < text.length; i += size) {
+      splitter.push(Buffer.from(text.slice(i, i + size)), sink);
+    }
+    splitter.end(sink);
+    return out;
+  }
+
+  it('replaces every occurrence in a line, whatever the chunks', () => {
+    const text = `a ${secret} b ${secret}\n${secret}\nplain\n`;
+    for (const size of [1, 2, 3, 5, 7, 13, text.length]) {
+      assert.deepEqual(
+        masked(text, size),
+        [
+          ['a ******** b ********', false],
+          ['********', false],
+          ['plain', false],
+        ],
+        `chunks of ${size}`,
+      );
+    }
+  });
+
+  it('never cuts a secret in two where a long line is cut into pieces', () => {
+    // the secret lands across every possible cut of 10-character pieces
+    for (let offset = 0; offset < 12; offset++) {
+      const text = `${'x'.repeat(offset)}${secret}${'y'.repeat(30)}\n`;
+      for (const size of [1, 4, 64]) {
+        const out = masked(text, size, 10);
+        const whole = out.map(([line]) => line).join('');
+        assert.equal(whole, `${'x'.repeat(offset)}********${'y'.repeat(30)}`, `offset ${offset}`);
+        assert.ok(
+          out.every(([line]) => !line.includes('hunter') && !line.includes('s3cr3t')),
+          JSON.stringify(out),
+        );
+        assert.ok(out.slice(0, -1).every(([, continues]) => continues));
+        assert.equal(out.at(-1)![1], false);
+        assert.ok(
+          out.every(([line]) => line.length <= 10),
+          JSON.stringify(out),
+        );
+      }
+    }
+  });
+
+  it('masks a value as JSON prints it, and each line of a value of several', () => {
+    const quoted = 'pa"ss\\word';
+    assert.deepEqual(masked(`"msg": "pa\\"ss\\\\word"\n`, 3, undefined, [quoted]), [
+      ['"msg": "********"', false],
+    ]);
+    assert.deepEqual(
+      masked('first line\nsecond line\n', 4, undefined, ['first line\nsecond line']),
+      [
+        ['********', false],
+        ['********', false],
+      ],
+    );
+  });
+
+  it('changes nothing when there are no secrets, or only empty ones', () => {
+    assert.deepEqual(masked('a hunter2-s3cr3t\n', 3, undefined, []), [['a hunter2-s3cr3t', false]]);
+    assert.deepEqual(masked('a b\n', 3, undefined, ['']), [['a b', false]]);
+  });
+});

@@ -1,12 +1,18 @@
 import { StringDecoder } from 'node:string_decoder';
 import { MAX_LINE_LENGTH } from '@app/contracts';
 import { AnsiStripper, type AnsiMode } from './ansi';
+import { SecretMasker } from './secret-masker';
 
 export interface LineSplitterOptions {
   /** Longest line, in UTF-16 code units; a longer line is emitted as several pieces. */
   maxLineLength?: number;
   /** `strip` removes ANSI escape sequences and control characters but TAB; default `keep`. */
   ansi?: AnsiMode;
+  /**
+   * Values replaced by `********` wherever they occur in a line, also across chunk boundaries
+   * and where a long line is cut into pieces. None: no work at all.
+   */
+  secrets?: readonly string[];
 }
 
 /**
@@ -34,6 +40,9 @@ export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private readonly max: number;
   private readonly stripper: AnsiStripper | undefined;
+  private readonly masker: SecretMasker | undefined;
+  /** Characters past a cut that must be read before cutting: a secret may straddle it. */
+  private readonly holdBack: number;
   /** Text of the current, unterminated line. */
   private pending = '';
 
@@ -48,6 +57,8 @@ export class LineSplitter {
     }
     this.max = max;
     this.stripper = ansi === 'strip' ? new AnsiStripper() : undefined;
+    this.masker = SecretMasker.of(options.secrets);
+    this.holdBack = this.masker ? this.masker.longest - 1 : 0;
   }
 
   /** Feeds a chunk; emits the lines it completed, in order. */
@@ -79,12 +90,19 @@ export class LineSplitter {
       newline = buf.indexOf(LF, start);
     }
 
-    // Cut an over-long unterminated line now, so `pending` never grows past max + 1. A last
-    // character `\r` is held back: it may be the start of a `\r\n` split across chunks.
-    while (buf.length - start > this.max) {
-      if (buf.length - start === this.max + 1 && buf.charCodeAt(buf.length - 1) === CR) break;
-      const cut = this.cutPoint(buf, start);
-      emit(buf.slice(start, cut), true);
+    // Cut an over-long unterminated line now, so `pending` never grows past max + 1 (plus a
+    // secret's length, so that no secret is cut in two). A last character `\r` is held back:
+    // it may be the start of a `\r\n` split across chunks.
+    const limit = this.max + this.holdBack;
+    while (buf.length - start > limit) {
+      if (buf.length - start === limit + 1 && buf.charCodeAt(buf.length - 1) === CR) break;
+      let cut = this.cutPoint(buf, start);
+      if (this.masker) {
+        cut = this.masker.safeCut(buf, start, cut);
+        this.emitMasked(buf.slice(start, cut), true, emit);
+      } else {
+        emit(buf.slice(start, cut), true);
+      }
       start = cut;
     }
     this.pending = start === 0 ? buf : buf.slice(start);
@@ -92,12 +110,25 @@ export class LineSplitter {
 
   /** Emits buf[start, end) as one line, or as pieces of at most `max` when longer. */
   private emit(buf: string, start: number, end: number, emit: LineSink): void {
+    if (this.masker) return this.emitMasked(buf.slice(start, end), false, emit);
     while (end - start > this.max) {
       const cut = this.cutPoint(buf, start);
       emit(buf.slice(start, cut), true);
       start = cut;
     }
     emit(buf.slice(start, end), false);
+  }
+
+  /** Masks the secrets of `text`, then emits it in pieces of at most `max` (a mask is longer). */
+  private emitMasked(text: string, continues: boolean, emit: LineSink): void {
+    const masked = this.masker!.mask(text);
+    let start = 0;
+    while (masked.length - start > this.max) {
+      const cut = this.cutPoint(masked, start);
+      emit(masked.slice(start, cut), true);
+      start = cut;
+    }
+    emit(start === 0 ? masked : masked.slice(start), continues);
   }
 
   /** Where a piece starting at `start` ends: `max` units on, but not inside a surrogate pair. */

@@ -81,6 +81,15 @@ export async function prepareTask(
   };
 }
 
+/**
+ * Removes the files that hold the params (vars.json, extra-vars.json) once the task is over:
+ * the only place a secret param is in clear is there, and only while its task runs.
+ */
+export async function removeTaskFiles(workspace: Workspace): Promise<void> {
+  await workspace.removeFile(VARS_FILE);
+  await workspace.removeFile(EXTRA_VARS_FILE);
+}
+
 /** Params at top level (what playbooks use), plus the run's identity under `aegir`. */
 function buildVars(ctx: PrepareTaskContext): Record<string, unknown> {
   for (const key of Object.keys(ctx.params)) {

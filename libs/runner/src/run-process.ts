@@ -19,6 +19,8 @@ export interface RunOptions {
   maxLineLength?: number;
   /** `strip` removes ANSI escape sequences and control characters but TAB; default `keep`. */
   ansi?: AnsiMode;
+  /** Values replaced by `********` in every output line, before `onLine` sees it. */
+  secrets?: readonly string[];
   /**
    * Called for every line, in order per stream; a returned promise pauses that stream.
    * `continues` marks a piece of an over-long line that the next line of the stream continues.
@@ -226,8 +228,8 @@ class ProcessRun implements RunningProcess {
   /** Reads one output stream to its end; a pending onLine promise holds the next read. */
   private async pump(stream: Readable | null, name: OutputStream): Promise<void> {
     if (!stream) return;
-    const { maxLineLength, ansi } = this.options;
-    const splitter = new LineSplitter({ maxLineLength, ansi });
+    const { maxLineLength, ansi, secrets } = this.options;
+    const splitter = new LineSplitter({ maxLineLength, ansi, secrets });
     const lines = new PendingLines();
     try {
       for await (const chunk of stream) {

@@ -29,6 +29,7 @@ import {
 import { Access } from '../access/access.decorators';
 import { ApiAudit, requestActor } from '../access/api-audit';
 import { mustActOn, mustSee, scopeFilter } from '../access/scope';
+import { OperationSealer } from './operation-sealer';
 
 export interface LogPage {
   operationId: string;
@@ -46,11 +47,13 @@ export class OperationsController {
     private readonly catalogue: Catalogue,
     private readonly store: OperationStore,
     private readonly audit: ApiAudit,
+    private readonly sealer: OperationSealer,
   ) {}
 
   /**
    * A PlanError (unknown type, bad target or params) becomes a 400 via BadInputFilter; a type
-   * or target outside the token's scope is a 403, before anything is planned.
+   * or target outside the token's scope is a 403, before anything is planned. Secret params
+   * are checked in clear, then sealed: only ciphertext is stored.
    */
   @Post()
   @Access({ role: 'operator', action: 'operation.create' })
@@ -64,7 +67,9 @@ export class OperationsController {
       target: body.target,
       params: body.params,
     });
-    const view = await this.store.create(plan, { actor: requestActor(request) });
+    const view = await this.store.create(await this.sealer.seal(plan), {
+      actor: requestActor(request),
+    });
     await this.audit.ok(request, 'operation.create', view.id, {
       type: view.type,
       target: view.target,
@@ -127,6 +132,7 @@ export class OperationsController {
   /**
    * A new attempt of a failed, timed_out, lost or cancelled operation, planned through the
    * catalogue as it is now: a type that is gone or params that no longer fit are a 400.
+   * Secret params are dispatched again as they were sealed.
    */
   @Post(':id/retry')
   @Access({ role: 'operator', action: 'operation.retry' })
@@ -138,7 +144,7 @@ export class OperationsController {
     const view = await this.store.retry(id, {
       actor: requestActor(request),
       plan: (original) =>
-        this.catalogue.plan({
+        this.catalogue.planStored({
           type: original.type,
           target: original.target,
           params: original.params,

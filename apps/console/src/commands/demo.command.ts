@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AmqpSettings } from '@app/amqp';
-import { freeLocalPort, redactUrl } from '@app/platform';
+import { createKeySet, freeLocalPort, KeyFileNames, redactUrl } from '@app/platform';
 import { CatalogueSettings, loadCatalogue } from '@app/catalogue';
 import { isTerminal, type OperationStatus } from '@app/contracts';
 import {
@@ -51,6 +51,27 @@ function envFor(
     for (const key of Object.keys(env)) if (key.startsWith('DATABASE_')) delete env[key];
   if (app !== 'api') env.AMQP_URL = brokerUrls[app];
   return env;
+}
+
+/**
+ * The demo's own keys (`createKeySet`, as `aegir keys:create` makes them): the api gets a
+ * directory of the public sealing keys only, the dispatcher its pool's private one.
+ */
+async function demoKeys(
+  pools: string[],
+  pool: string,
+): Promise<{ dir: string; apiDir: string; dispatcherKey: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'aegir-demo-keys-'));
+  const all = join(dir, 'all');
+  const apiDir = join(dir, 'api');
+  await mkdir(all, { mode: 0o700 });
+  await mkdir(apiDir, { mode: 0o700 });
+  const poolsWithKeys = [...new Set([...pools, pool])];
+  createKeySet(all, poolsWithKeys);
+  for (const name of poolsWithKeys.map(KeyFileNames.sealingPublic)) {
+    await copyFile(join(all, name), join(apiDir, name));
+  }
+  return { dir, apiDir, dispatcherKey: join(all, KeyFileNames.sealingPrivate(pool)) };
 }
 
 @Command({
@@ -112,8 +133,18 @@ export class DemoCommand extends CommandRunner {
       dispatcher: urlOf(`dispatcher-${process.env.DISPATCHER_POOL ?? 'default'}`),
     };
     const logDir = await mkdtemp(join(tmpdir(), 'aegir-demo-'));
+    const keys = await demoKeys(catalogue.pools(), process.env.DISPATCHER_POOL || 'default');
+    ok(`a key set of its own in ${keys.dir} (removed at the end)`);
+    const appEnv = {
+      api: { ...envFor('api', env, brokerUrls), API_SEALING_KEYS_DIR: keys.apiDir },
+      relay: envFor('relay', env, brokerUrls),
+      dispatcher: {
+        ...envFor('dispatcher', env, brokerUrls),
+        DISPATCHER_SEALING_KEY_FILE: keys.dispatcherKey,
+      },
+    };
     const apps = (['relay', 'dispatcher', 'api'] as const).map(
-      (app) => new AppProcess(app, envFor(app, env, brokerUrls), logDir),
+      (app) => new AppProcess(app, appEnv[app], logDir),
     );
     let status: OperationStatus | undefined;
     try {
@@ -129,6 +160,7 @@ export class DemoCommand extends CommandRunner {
         console.error(`relay, dispatcher and api exited with ${codes.join(', ')}; see ${logDir}`);
         process.exitCode = 1;
       }
+      await rm(keys.dir, { recursive: true, force: true });
     }
     if (status !== 'succeeded') process.exitCode = 1;
   }

@@ -3,6 +3,7 @@ import { CliError } from '../cli-error';
 import { ConsoleAudit } from '../console-audit';
 import { ConsoleCatalogue } from '../console-catalogue';
 import { ConsoleDatabase } from '../console-database';
+import { ConsoleSealer } from '../console-sealer';
 import { buildParams } from '../flags';
 import { out, printJson } from '../output';
 
@@ -24,6 +25,7 @@ export class OpCreateCommand extends CommandRunner {
     private readonly db: ConsoleDatabase,
     private readonly catalogue: ConsoleCatalogue,
     private readonly audit: ConsoleAudit,
+    private readonly sealer: ConsoleSealer,
   ) {
     super();
   }
@@ -36,7 +38,9 @@ export class OpCreateCommand extends CommandRunner {
       target: options.target,
       params: buildParams(options.params, options.param ?? []),
     });
-    const view = await (await this.db.store()).create(plan, { actor: this.audit.actor });
+    // Secret params are sealed to the pool's key, as the api does: only ciphertext is stored.
+    const sealed = await this.sealer.seal(plan);
+    const view = await (await this.db.store()).create(sealed, { actor: this.audit.actor });
     await this.audit.ok('operation.create', view.id, { type: view.type, target: view.target });
     if (options.json) return printJson(view);
     const tasks = view.tasks?.length ?? 0;

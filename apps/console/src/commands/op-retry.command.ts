@@ -24,13 +24,13 @@ export class OpRetryCommand extends CommandRunner {
   async run([raw]: string[], options: { json?: boolean }): Promise<void> {
     const id = operationId(raw);
     // Planned through the catalogue as it is now, like the api: a type that is gone or
-    // params that no longer fit are refused, naming the field.
+    // params that no longer fit are refused, naming the field; secret ones stay sealed.
     const view = await (
       await this.db.store()
     ).retry(id, {
       actor: this.audit.actor,
       plan: (original) =>
-        this.catalogue.get().plan({
+        this.catalogue.get().planStored({
           type: original.type,
           target: original.target,
           params: original.params,

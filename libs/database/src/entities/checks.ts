@@ -20,3 +20,5 @@ export const TOKEN_ROLE_CHECK = `role IN (${sqlList(TOKEN_ROLES)})`;
 export const AUDIT_OUTCOMES = ['ok', 'refused'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 export const AUDIT_OUTCOME_CHECK = `outcome IN (${sqlList(AUDIT_OUTCOMES)})`;
+/** A published outbox row keeps no message: it held the operation's params. */
+export const OUTBOX_PUBLISHED_PAYLOAD_CHECK = `published_at IS NULL OR payload = '{}'::jsonb`;

@@ -8,12 +8,13 @@ import {
   PrimaryGeneratedColumn,
   type Relation,
 } from 'typeorm';
-import { OUTBOX_KIND_CHECK, type OutboxKind } from './checks';
+import { OUTBOX_KIND_CHECK, OUTBOX_PUBLISHED_PAYLOAD_CHECK, type OutboxKind } from './checks';
 import { OperationEntity } from './operation.entity';
 
 /** A message waiting to be published by the relay, written in the same transaction as its cause. */
 @Entity({ name: 'outbox' })
 @Check('ck_outbox_kind', OUTBOX_KIND_CHECK)
+@Check('ck_outbox_published_payload', OUTBOX_PUBLISHED_PAYLOAD_CHECK)
 @Index('ix_outbox_pending', { synchronize: false })
 @Index('ix_outbox_operation', { synchronize: false })
 export class OutboxEntity {
@@ -37,6 +38,7 @@ export class OutboxEntity {
   @Column({ name: 'routing_key', type: 'text' })
   routingKey!: string;
 
+  /** The message; `{}` once published (ck_outbox_published_payload). */
   @Column({ name: 'payload', type: 'jsonb' })
   payload!: object;
 

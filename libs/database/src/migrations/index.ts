@@ -2,12 +2,14 @@ import { Init1764500000000 } from './1764500000000-init';
 import { AttemptsCancelExclusive1764600000000 } from './1764600000000-attempts-cancel-exclusive';
 import { LogLinesBulk1764700000000 } from './1764700000000-log-lines-bulk';
 import { TokensAudit1764800000000 } from './1764800000000-tokens-audit';
+import { OutboxPublishedPayload1764950000000 } from './1764950000000-outbox-published-payload';
 
 export {
   Init1764500000000,
   AttemptsCancelExclusive1764600000000,
   LogLinesBulk1764700000000,
   TokensAudit1764800000000,
+  OutboxPublishedPayload1764950000000,
 };
 
 /** Every migration, oldest first. Add new ones here: the DataSource lists classes, not globs. */
@@ -16,4 +18,5 @@ export const MIGRATIONS = [
   AttemptsCancelExclusive1764600000000,
   LogLinesBulk1764700000000,
   TokensAudit1764800000000,
+  OutboxPublishedPayload1764950000000,
 ];
