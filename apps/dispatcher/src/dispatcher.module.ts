@@ -9,6 +9,7 @@ import { dispatcherQueues } from './dispatcher.queues';
 import { DispatcherSettings } from './dispatcher.settings';
 import { DispatchController } from './dispatch.controller';
 import { DispatchService } from './dispatch.service';
+import { readVerifyingKey, RELAY_VERIFYING_KEY, SignatureVerifier } from './signature-verifier';
 
 /** The back-end worker: AMQP and the catalogue, never the database. */
 @Module({
@@ -23,16 +24,26 @@ import { DispatchService } from './dispatch.service';
   ],
   controllers: [DispatchController],
   providers: [
-    amqpTransportProvider({ inject: [DispatcherSettings], queues: dispatcherQueues }),
+    amqpTransportProvider({
+      inject: [DispatcherSettings, SignatureVerifier],
+      queues: dispatcherQueues,
+    }),
+    SignatureVerifier,
     DispatchService,
   ],
 })
 export class DispatcherModule {
-  /** The dispatcher with its settings, read from the environment now: a bad one throws ConfigurationError. */
+  /**
+   * The dispatcher with its settings and the relay's public key, read now: a bad setting or
+   * key file throws ConfigurationError before anything connects.
+   */
   static async forRoot(): Promise<DynamicModule> {
+    const settings = await SettingsModule.forRoot(dispatcherEnvironment);
+    const key = readVerifyingKey(dispatcherEnvironment.validate(process.env).dispatcher);
     return {
       module: DispatcherModule,
-      imports: [await SettingsModule.forRoot(dispatcherEnvironment)],
+      imports: [settings],
+      providers: [{ provide: RELAY_VERIFYING_KEY, useValue: key }],
     };
   }
 }

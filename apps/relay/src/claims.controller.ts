@@ -1,9 +1,10 @@
 import { BeforeApplicationShutdown, Controller, Logger } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { Redeliver } from '@app/amqp';
-import type { ClaimMessage, ClaimResultMessage } from '@app/contracts';
+import { OutgoingMessage, Redeliver } from '@app/amqp';
+import type { ClaimMessage } from '@app/contracts';
 import { OperationStateRepository } from '@app/database';
 import { DatabaseRetry, isDataError } from './database-retry';
+import { MessageSigner } from './message-signer';
 import { RelaySettings } from './relay.settings';
 
 /**
@@ -18,16 +19,22 @@ export class ClaimsController implements BeforeApplicationShutdown {
 
   constructor(
     private readonly state: OperationStateRepository,
+    private readonly signer: MessageSigner,
     config: RelaySettings,
   ) {
     this.retry = new DatabaseRetry(config.databaseRetryMs, this.logger);
   }
 
-  /** A cancel that reached the database first always wins, and no operation runs twice. */
+  /**
+   * A cancel that reached the database first always wins, and no operation runs twice. The
+   * answer is signed for the dispatcher that asked, repeating its claim id.
+   */
   @MessagePattern('claim')
-  async claim(@Payload() claim: ClaimMessage): Promise<ClaimResultMessage> {
+  async claim(@Payload() claim: ClaimMessage): Promise<OutgoingMessage> {
     try {
-      return await this.retry.run('claim', () => this.state.decideClaim(claim));
+      const result = await this.retry.run('claim', () => this.state.decideClaim(claim));
+      const signed = this.signer.claimResult(result, claim);
+      return new OutgoingMessage(signed.body, result.kind, signed.headers);
     } catch (error) {
       if (isDataError(error)) throw error;
       throw new Redeliver('the relay is stopping before the database answered');

@@ -4,3 +4,4 @@ export * from './messages';
 export * from './validate';
 export * from './topology';
 export * from './lines';
+export * from './signing';
