@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,11 +9,12 @@ import { Test } from '@nestjs/testing';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import * as amqplib from 'amqplib';
 import { declareTopology, startAmqpMicroservice } from '@app/amqp';
+import { createKeySet, KeyFileNames, readPrivateKeyFile } from '@app/platform';
 import {
   brokerTopology,
-  encodeMessage,
   Exchanges,
   Queues,
+  signMessage,
   type CancelMessage,
   type ClaimMessage,
   type ClaimResultMessage,
@@ -39,11 +40,18 @@ describe('DispatchService', () => {
   let workDir: string;
   const claims: ConsumeMessage[] = [];
   const statuses: StatusMessage[] = [];
+  /** The spec plays the relay: it signs with the relay's key. */
+  let relayKey: KeyObject;
 
   before(async () => {
     vhost = await createTestVhost('aegir_test_dispatch');
     workDir = await mkdtemp(join(tmpdir(), 'aegir-dispatch-spec-'));
+    const keysDir = join(workDir, 'keys');
+    await mkdir(keysDir);
+    createKeySet(keysDir, []);
+    relayKey = readPrivateKeyFile(join(keysDir, KeyFileNames.signingPrivate), 'signing');
     Object.assign(process.env, {
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: join(keysDir, KeyFileNames.signingPublic),
       AMQP_URL: vhost.url,
       CATALOGUE_DIR: fixtures.catalogueDir,
       PLAYBOOKS_DIR: fixtures.playbooksDir,
@@ -94,8 +102,10 @@ describe('DispatchService', () => {
     }
   }
 
+  /** Publishes a message signed as the relay signs it. */
   async function publish(exchange: string, routingKey: string, message: object): Promise<void> {
-    channel.publish(exchange, routingKey, encodeMessage(message), { persistent: true });
+    const { body, headers } = signMessage(message, relayKey, 60_000);
+    channel.publish(exchange, routingKey, body, { persistent: true, headers });
     await channel.waitForConfirms();
   }
 
@@ -111,7 +121,7 @@ describe('DispatchService', () => {
       tasks: [{ id: randomUUID(), name: 'sleep' }],
       sentAt: new Date().toISOString(),
     };
-    await publish(Exchanges.dispatch, 'default', dispatch);
+    await publish(Exchanges.dispatch, 'default', { ...dispatch, pool: 'default' });
     const claimed = await waitFor('the claim', () =>
       claims.find((message) => {
         const claim = JSON.parse(message.content.toString()) as ClaimMessage;
@@ -131,10 +141,12 @@ describe('DispatchService', () => {
     await publish(Exchanges.control, '', cancel);
     await sleep(300);
     const granted: ClaimResultMessage = { v: 1, kind: 'claim-result', operationId, granted: true };
-    channel.sendToQueue(claimed.properties.replyTo as string, encodeMessage(granted), {
-      correlationId: claimed.properties.correlationId as string | undefined,
+    const { claimId } = JSON.parse(claimed.content.toString()) as ClaimMessage;
+    await publish('', claimed.properties.replyTo as string, {
+      ...granted,
+      dispatcherId: 'spec-dispatcher',
+      claimId,
     });
-    await channel.waitForConfirms();
 
     const ended = await waitFor('the operation to end', () =>
       statuses.find(

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dispatcherEnvironment } from './dispatcher.environment';
 
-const settingsOf = (env: Record<string, string>) => dispatcherEnvironment.validate(env).dispatcher;
+/** What has no default: the dispatcher cannot start without the relay's public key. */
+const REQUIRED = { DISPATCHER_SIGNING_PUBLIC_KEY_FILE: '/keys/relay-signing.pub' };
+const settingsOf = (env: Record<string, string>) =>
+  dispatcherEnvironment.validate({ ...REQUIRED, ...env }).dispatcher;
 
 describe('dispatcherEnvironment', () => {
   it('reads its own, the broker, catalogue and logging variables, and no database one', () => {
@@ -21,7 +24,7 @@ describe('dispatcherEnvironment', () => {
         'LOG_LEVEL',
       ],
     );
-    assert.equal(variables.filter((name) => name.startsWith('DISPATCHER_')).length, 17);
+    assert.equal(variables.filter((name) => name.startsWith('DISPATCHER_')).length, 18);
   });
 
   it('has working defaults for an empty environment', () => {
@@ -39,6 +42,7 @@ describe('dispatcherEnvironment', () => {
       maxBufferedLines: 20000,
       shutdownGraceMs: 30000,
       claimTimeoutMs: 10000,
+      signingPublicKeyFile: '/keys/relay-signing.pub',
       maxBufferedBytes: 2 * 1024 * 1024,
       logBatchBytes: 256 * 1024,
       spillMaxBytes: 1024 * 1024 * 1024,
@@ -65,6 +69,7 @@ describe('dispatcherEnvironment', () => {
       DISPATCHER_LOG_BATCH_BYTES: '1024',
       DISPATCHER_SPILL_MAX_BYTES: '0',
       DISPATCHER_ANSI: 'keep',
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: 'keys/relay.pub',
     };
     assert.deepEqual(
       Object.keys(env).sort(),
@@ -84,10 +89,19 @@ describe('dispatcherEnvironment', () => {
       maxBufferedLines: 50,
       shutdownGraceMs: 0,
       claimTimeoutMs: 300,
+      signingPublicKeyFile: join(process.cwd(), 'keys/relay.pub'),
       maxBufferedBytes: 4096,
       logBatchBytes: 1024,
       spillMaxBytes: 0,
       ansi: 'keep',
+    });
+  });
+
+  it('refuses to start without DISPATCHER_SIGNING_PUBLIC_KEY_FILE', () => {
+    assert.throws(() => dispatcherEnvironment.validate({}), {
+      name: 'ConfigurationError',
+      message:
+        'DISPATCHER_SIGNING_PUBLIC_KEY_FILE must be set to the path of the relay-signing.pub file, got ""',
     });
   });
 
@@ -156,13 +170,17 @@ describe('dispatcherEnvironment', () => {
 
   it('names the broker and catalogue settings too', () => {
     const settings = dispatcherEnvironment.validate({
+      ...REQUIRED,
       AMQP_URL: 'amqp://d:pw@broker/v',
       CATALOGUE_DIR: '/srv/catalogue',
     });
     assert.equal(settings.amqp.url, 'amqp://d:pw@broker/v');
     assert.equal(settings.catalogue.dir, '/srv/catalogue');
-    assert.throws(() => dispatcherEnvironment.validate({ AMQP_CONNECT_TIMEOUT_MS: 'soon' }), {
-      message: 'AMQP_CONNECT_TIMEOUT_MS must be an integer >= 1, got "soon"',
-    });
+    assert.throws(
+      () => dispatcherEnvironment.validate({ ...REQUIRED, AMQP_CONNECT_TIMEOUT_MS: 'soon' }),
+      {
+        message: 'AMQP_CONNECT_TIMEOUT_MS must be an integer >= 1, got "soon"',
+      },
+    );
   });
 });

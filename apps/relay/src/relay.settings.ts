@@ -37,10 +37,6 @@ export class RelaySettings {
   @IntegerVariable('RELAY_LOST_CHECK_MS', { min: 1 })
   readonly lostCheckMs: number = 5000;
 
-  /** The relay's Ed25519 private key (`aegir keys:create`): it signs what dispatchers run. */
-  @PathVariable('RELAY_SIGNING_KEY_FILE', { required: 'the path of the relay-signing.key file' })
-  readonly signingKeyFile!: string;
-
   /**
    * How long a dispatch stays valid after it is published: it may wait in its pool's queue
    * while no dispatcher is up. One that expired is dead-lettered by the dispatcher, and the
@@ -52,4 +48,8 @@ export class RelaySettings {
   /** How long a claim answer or a cancel stays valid after it is published. */
   @IntegerVariable('RELAY_CONTROL_TTL_MS', { min: 1 })
   readonly controlTtlMs: number = 5 * 60 * 1000;
+
+  /** The relay's Ed25519 private key (`aegir keys:create`): it signs what dispatchers run. */
+  @PathVariable('RELAY_SIGNING_KEY_FILE', { required: 'the path of the relay-signing.key file' })
+  readonly signingKeyFile!: string;
 }
