@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createKeySet, KeyFileNames } from '@app/platform';
 import { AppProcess, type AppName } from '../support/processes';
 import { fixtures } from '../support/stack';
 
 /** Start-up refuses bad configuration with a message that says what and where. */
 describe('start-up checks', () => {
   let brokenCatalogue: string;
+  const keysDir = mkdtempSync(join(tmpdir(), 'aegir-startup-keys-'));
+  createKeySet(keysDir, []);
+  const signingKey = join(keysDir, KeyFileNames.signingPrivate);
+  const signingPublicKey = join(keysDir, KeyFileNames.signingPublic);
   const databaseUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
   const amqpUrl = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
   const common = {
@@ -20,8 +26,17 @@ describe('start-up checks', () => {
   /** What each app may hold, as the README and docker/ give it. */
   const base: Record<Exclude<AppName, 'console'>, NodeJS.ProcessEnv> = {
     api: { ...common, DATABASE_URL: databaseUrl },
-    relay: { ...common, DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl },
-    dispatcher: { ...common, AMQP_URL: amqpUrl },
+    relay: {
+      ...common,
+      DATABASE_URL: databaseUrl,
+      AMQP_URL: amqpUrl,
+      RELAY_SIGNING_KEY_FILE: signingKey,
+    },
+    dispatcher: {
+      ...common,
+      AMQP_URL: amqpUrl,
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: signingPublicKey,
+    },
   };
 
   /** Starts the app, expects exit code 1 and returns what it wrote to stderr. */
@@ -41,6 +56,7 @@ describe('start-up checks', () => {
 
   after(async () => {
     await rm(brokenCatalogue, { recursive: true, force: true });
+    await rm(keysDir, { recursive: true, force: true });
   });
 
   for (const app of ['api', 'dispatcher'] as const) {
@@ -90,6 +106,37 @@ describe('start-up checks', () => {
     assert.match(
       stderr,
       /^aegir dispatcher failed to start: DATABASE_URL is set, but the dispatcher never holds database credentials: remove every DATABASE_\* variable from the dispatcher's environment\n$/,
+    );
+  });
+
+  it('relay and dispatcher: a missing signing key file stops start-up, naming the variable', async () => {
+    const relay = await refused('relay', { RELAY_SIGNING_KEY_FILE: undefined });
+    assert.match(
+      relay,
+      /^aegir relay failed to start: RELAY_SIGNING_KEY_FILE must be set to the path of the relay-signing\.key file, got ""\n$/,
+    );
+    const dispatcher = await refused('dispatcher', {
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: join(keysDir, 'nowhere.pub'),
+    });
+    assert.match(
+      dispatcher,
+      /^aegir dispatcher failed to start: DISPATCHER_SIGNING_PUBLIC_KEY_FILE: cannot read \S+nowhere\.pub: ENOENT\n$/,
+    );
+  });
+
+  it('relay and dispatcher: a key file of the wrong kind or mode is refused, saying why', async () => {
+    // the public half where the private key belongs, and the other way round
+    const relay = await refused('relay', { RELAY_SIGNING_KEY_FILE: signingPublicKey });
+    assert.match(
+      relay,
+      /RELAY_SIGNING_KEY_FILE: \S+relay-signing\.pub must be readable by its owner only/,
+    );
+    const dispatcher = await refused('dispatcher', {
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: signingKey,
+    });
+    assert.match(
+      dispatcher,
+      /DISPATCHER_SIGNING_PUBLIC_KEY_FILE: \S+relay-signing\.key holds a private key: give this component only the public half\n$/,
     );
   });
 
