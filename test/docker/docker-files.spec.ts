@@ -26,7 +26,7 @@ import { describe, it } from 'node:test';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import draft07 from 'ajv/dist/refs/json-schema-draft-07.json';
-import type { AppEnvironment } from '@app/platform';
+import { KeyFileNames, type AppEnvironment } from '@app/platform';
 import { loadComposeFile, type ComposeService } from './compose-file';
 import { parseDockerfile, type Instruction, type Stage } from './dockerfile';
 import { DockerIgnore } from './dockerignore';
@@ -193,6 +193,7 @@ describe('docker/compose.yml', () => {
     const mounts = (service: string) =>
       Object.fromEntries(
         (compose.services[service].volumes ?? []).map((volume) => {
+          if (typeof volume !== 'string') return [volume.target, volume.source];
           const [source, target] = volume.split(':');
           return [target, source];
         }),
@@ -213,6 +214,29 @@ describe('docker/compose.yml', () => {
     }
   });
 
+  it('mounts the signing key where each app reads it: the private half on the relay only', () => {
+    const keyMounts = (service: string) =>
+      (compose.services[service].volumes ?? []).flatMap((volume) =>
+        typeof volume !== 'string' && volume.source === 'keys'
+          ? [[volume.target, volume.volume?.subpath, volume.read_only] as const]
+          : [],
+      );
+    assert.ok(Object.keys(compose.volumes ?? {}).includes('keys'), 'volume keys is declared');
+    const relay = environmentOf(compose.services.relay).RELAY_SIGNING_KEY_FILE;
+    const dispatcher = environmentOf(
+      compose.services.dispatcher,
+    ).DISPATCHER_SIGNING_PUBLIC_KEY_FILE;
+    assert.deepEqual(keyMounts('relay'), [[relay, KeyFileNames.signingPrivate, true]]);
+    assert.deepEqual(keyMounts('dispatcher'), [[dispatcher, KeyFileNames.signingPublic, true]]);
+    const holders = Object.keys(compose.services).filter((name) =>
+      keyMounts(name).some(([, subpath]) => subpath === KeyFileNames.signingPrivate),
+    );
+    assert.deepEqual(holders, ['relay'], 'no other service mounts the private key');
+    const keys = compose.services.keys;
+    assert.deepEqual(keys.command!.slice(-3), ['keys:create', '--dir', '/keys']);
+    assert.deepEqual(keys.volumes, ['keys:/keys']);
+  });
+
   it('publishes a port for the api only, the one it listens on', () => {
     const published = Object.entries(compose.services).filter(([, service]) => service.ports);
     assert.deepEqual(
@@ -228,6 +252,7 @@ describe('docker/compose.yml', () => {
       'api',
       'broker-setup',
       'dispatcher',
+      'keys',
       'migrate',
       'relay',
     ]);

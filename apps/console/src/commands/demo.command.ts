@@ -1,10 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { DataSource } from 'typeorm';
 import { AmqpSettings } from '@app/amqp';
-import { freeLocalPort, redactUrl } from '@app/platform';
+import { createKeySet, freeLocalPort, KeyFileNames, redactUrl } from '@app/platform';
 import { CatalogueSettings, loadCatalogue } from '@app/catalogue';
 import { isTerminal, type OperationStatus } from '@app/contracts';
 import { DatabaseSettings, dataSourceOptions, runMigrations } from '@app/database';
@@ -27,9 +27,19 @@ interface LogPage {
 
 const ok = (text: string) => console.log(`\u2714 ${text}`);
 
-/** The credentials each app may hold, and nothing else from this environment. */
-function envFor(app: 'api' | 'relay' | 'dispatcher', all: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/** The credentials and keys each app may hold, and nothing else from this environment. */
+function envFor(
+  app: 'api' | 'relay' | 'dispatcher',
+  all: NodeJS.ProcessEnv,
+  keysDir: string,
+): NodeJS.ProcessEnv {
   const env = { ...all };
+  delete env.RELAY_SIGNING_KEY_FILE;
+  delete env.DISPATCHER_SIGNING_PUBLIC_KEY_FILE;
+  if (app === 'relay') env.RELAY_SIGNING_KEY_FILE = join(keysDir, KeyFileNames.signingPrivate);
+  if (app === 'dispatcher') {
+    env.DISPATCHER_SIGNING_PUBLIC_KEY_FILE = join(keysDir, KeyFileNames.signingPublic);
+  }
   if (app === 'api')
     for (const key of Object.keys(env)) if (key.startsWith('AMQP_')) delete env[key];
   if (app === 'dispatcher')
@@ -79,8 +89,12 @@ export class DemoCommand extends CommandRunner {
     const port = this.demo.apiPort ?? String(await freeLocalPort());
     const env = { ...process.env, API_PORT: port, API_HOST: '127.0.0.1' };
     const logDir = await mkdtemp(join(tmpdir(), 'aegir-demo-'));
+    // a key set of the demo's own (mkdtemp: 0700), gone when the demo ends
+    const keysDir = await mkdtemp(join(tmpdir(), 'aegir-demo-keys-'));
+    createKeySet(keysDir, catalogue.pools());
+    ok(`a key set of its own: the relay signs what the dispatcher runs (${keysDir})`);
     const apps = (['relay', 'dispatcher', 'api'] as const).map(
-      (app) => new AppProcess(app, envFor(app, env), logDir),
+      (app) => new AppProcess(app, envFor(app, env, keysDir), logDir),
     );
     let status: OperationStatus | undefined;
     try {
@@ -89,6 +103,7 @@ export class DemoCommand extends CommandRunner {
       status = await this.runDemoOperation(`http://127.0.0.1:${port}/api/v1`, options);
     } finally {
       const codes = await Promise.all(apps.map((app) => app.stop()));
+      await rm(keysDir, { recursive: true, force: true });
       if (codes.every((code) => code === 0))
         ok('stopped relay, dispatcher and api, each with exit code 0');
       else {
