@@ -42,15 +42,15 @@ describe('fault: the same dispatch and event messages delivered twice', () => {
       // The relay's signed message, taken off the queue and published twice, as it was.
       const taken = await amqp.channel.get('aegir.dispatch.default', { noAck: true });
       assert.ok(taken, 'the dispatch waits in the pool queue');
-      const copy = (messageId: string) =>
+      const publishCopy = (messageId: string) =>
         amqp.publish('aegir.dispatch', 'default', taken.content, {
           messageId,
           contentType: 'application/json',
           type: 'dispatch',
           headers: taken.properties.headers,
         });
-      await copy(String(taken.properties.messageId));
-      await copy('a-second-copy');
+      await publishCopy(String(taken.properties.messageId));
+      await publishCopy('a-second-copy');
       assert.deepEqual(await readyCounts(stack, ['aegir.dispatch.default']), {
         'aegir.dispatch.default': 2,
       });
@@ -67,7 +67,7 @@ describe('fault: the same dispatch and event messages delivered twice', () => {
       );
 
       // A copy that comes after the operation ended is refused too.
-      await copy('a-late-copy');
+      await publishCopy('a-late-copy');
       await waitForEmptyQueues(stack, ['aegir.dispatch.default']);
       await sleep(1000);
       assert.equal(await runsOf(operation.id), 1, 'the task still ran only once');
