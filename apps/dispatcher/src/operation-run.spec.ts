@@ -23,6 +23,9 @@ import {
   type RunResult,
 } from '@app/runner';
 import { Test } from '@nestjs/testing';
+
+/** Required by the settings; OperationRun runs what was checked already and never reads it. */
+const UNREAD_KEY_FILE = '/nonexistent/relay-signing.pub';
 import { DispatcherSettings } from './dispatcher.settings';
 import { OperationEvents } from './operation-events';
 import { OperationRun, taskOutcome } from './operation-run';
@@ -117,6 +120,7 @@ describe('OperationRun', () => {
     closeRunnerModule = () => moduleRef.close();
     base = await mkdtemp(join(tmpdir(), 'aegir-operation-run-'));
     config = readSettings(DispatcherSettings, {
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: UNREAD_KEY_FILE,
       DISPATCHER_ID,
       DISPATCHER_WORK_DIR: join(base, 'work'),
       DISPATCHER_STATE_DIR: join(base, 'state'),
@@ -460,6 +464,7 @@ describe('OperationRun', () => {
     async function runHostile(ansi?: 'keep' | 'strip') {
       const message = dispatch('stub.hostile', ['long', 'hostile', 'colour']);
       const runConfig = readSettings(DispatcherSettings, {
+        DISPATCHER_SIGNING_PUBLIC_KEY_FILE: UNREAD_KEY_FILE,
         DISPATCHER_WORK_DIR: config.workDir,
         DISPATCHER_STATE_DIR: config.stateDir,
         ...(ansi && { DISPATCHER_ANSI: ansi }),
