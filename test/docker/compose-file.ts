@@ -7,11 +7,20 @@ export interface ComposeService {
   command?: string[];
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
-  volumes?: string[];
+  /** Short (`source:target`) or long syntax. */
+  volumes?: (string | ComposeMount)[];
   ports?: string[];
   healthcheck?: { test: string[] };
   stop_grace_period?: string;
   restart?: string;
+}
+
+export interface ComposeMount {
+  type: string;
+  source: string;
+  target: string;
+  read_only?: boolean;
+  volume?: { subpath?: string };
 }
 
 export interface ComposeFile {

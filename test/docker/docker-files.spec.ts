@@ -26,7 +26,7 @@ import { describe, it } from 'node:test';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import draft07 from 'ajv/dist/refs/json-schema-draft-07.json';
-import type { AppEnvironment } from '@app/platform';
+import { KeyFileNames, type AppEnvironment } from '@app/platform';
 import { loadComposeFile, type ComposeService } from './compose-file';
 import { parseDockerfile, type Instruction, type Stage } from './dockerfile';
 import { DockerIgnore } from './dockerignore';
@@ -193,6 +193,7 @@ describe('docker/compose.yml', () => {
     const mounts = (service: string) =>
       Object.fromEntries(
         (compose.services[service].volumes ?? []).map((volume) => {
+          if (typeof volume !== 'string') return [volume.target, volume.source];
           const [source, target] = volume.split(':');
           return [target, source];
         }),
@@ -213,28 +214,38 @@ describe('docker/compose.yml', () => {
     }
   });
 
-  it('mounts the api only public sealing keys and the dispatcher its pool key, from outside the image', () => {
+  it('mounts each key where its app reads it, from the keys volume: private halves only on their holders', () => {
     const keyMounts = (service: string) =>
-      (compose.services[service].volumes ?? [])
-        .map((volume) => volume.split(':'))
-        .filter(([, target]) => target.startsWith('/etc/aegir/keys/'));
-    const api = environmentOf(compose.services.api);
-    const apiKeys = keyMounts('api');
-    assert.ok(apiKeys.length > 0, 'the api has its sealing keys');
-    for (const [source, target, mode] of apiKeys) {
-      assert.match(target, /\/sealing-[a-z0-9_-]+\.pub$/, `the api gets no private key: ${target}`);
-      assert.equal(join(api.API_SEALING_KEYS_DIR, basename(target)), target);
-      assert.equal(basename(source), basename(target));
-      assert.equal(mode, 'ro');
-    }
+      (compose.services[service].volumes ?? []).flatMap((volume) =>
+        typeof volume !== 'string' && volume.source === 'keys'
+          ? [[volume.target, volume.volume?.subpath, volume.read_only] as const]
+          : [],
+      );
+    assert.ok(Object.keys(compose.volumes ?? {}).includes('keys'), 'volume keys is declared');
+    const relay = environmentOf(compose.services.relay);
     const dispatcher = environmentOf(compose.services.dispatcher);
-    assert.deepEqual(
-      keyMounts('dispatcher').map(([source, target, mode]) => [basename(source), target, mode]),
-      [[`sealing-${dispatcher.DISPATCHER_POOL}.key`, dispatcher.DISPATCHER_SEALING_KEY_FILE, 'ro']],
-    );
-    for (const name of ['relay', 'migrate', 'broker-setup']) {
-      assert.deepEqual(keyMounts(name), [], `${name} holds no sealing key`);
+    const api = environmentOf(compose.services.api);
+    const pool = dispatcher.DISPATCHER_POOL;
+    assert.deepEqual(keyMounts('relay'), [
+      [relay.RELAY_SIGNING_KEY_FILE, KeyFileNames.signingPrivate, true],
+    ]);
+    assert.deepEqual(keyMounts('dispatcher'), [
+      [dispatcher.DISPATCHER_SEALING_KEY_FILE, KeyFileNames.sealingPrivate(pool), true],
+      [dispatcher.DISPATCHER_SIGNING_PUBLIC_KEY_FILE, KeyFileNames.signingPublic, true],
+    ]);
+    assert.deepEqual(keyMounts('api'), [
+      [
+        join(api.API_SEALING_KEYS_DIR, KeyFileNames.sealingPublic(pool)),
+        KeyFileNames.sealingPublic(pool),
+        true,
+      ],
+    ]);
+    for (const name of ['migrate', 'broker-setup']) {
+      assert.deepEqual(keyMounts(name), [], `${name} holds no key`);
     }
+    const keys = compose.services.keys;
+    assert.deepEqual(keys.command!.slice(-3), ['keys:create', '--dir', '/keys']);
+    assert.deepEqual(keys.volumes, ['keys:/keys']);
     assert.ok(dockerIgnore.excludes('docker/keys'), 'key files stay out of the build context');
   });
 
@@ -253,6 +264,7 @@ describe('docker/compose.yml', () => {
       'api',
       'broker-setup',
       'dispatcher',
+      'keys',
       'migrate',
       'relay',
     ]);

@@ -16,6 +16,11 @@ const repoRoot = resolve(__dirname, '..', '..', '..');
 const databaseUrl =
   process.env.TEST_DATABASE_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const brokerUrl = process.env.TEST_AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672/';
+/** Required settings the health checks do not read (as the Compose file sets them). */
+const keyFiles = {
+  relay: { RELAY_SIGNING_KEY_FILE: '/run/aegir/relay-signing.key' },
+  dispatcher: { DISPATCHER_SIGNING_PUBLIC_KEY_FILE: '/run/aegir/relay-signing.pub' },
+};
 
 function healthCheck(
   app: 'api' | 'relay' | 'dispatcher',
@@ -26,7 +31,10 @@ function healthCheck(
     execFile(
       process.execPath,
       [script],
-      { env: { PATH: process.env.PATH, ...env }, timeout: 20_000 },
+      {
+        env: { PATH: process.env.PATH, ...(app === 'api' ? {} : keyFiles[app]), ...env },
+        timeout: 20_000,
+      },
       (error, stdout, stderr) => {
         const code = error ? ((error as { code?: number }).code ?? null) : 0;
         done({ code, output: stdout + stderr });

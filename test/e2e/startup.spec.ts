@@ -12,6 +12,11 @@ import { fixtures } from '../support/stack';
 /** Start-up refuses bad configuration with a message that says what and where. */
 describe('start-up checks', () => {
   let brokenCatalogue: string;
+  /** The key files of `aegir keys:create`. */
+  const keysDir = mkdtempSync(join(tmpdir(), 'aegir-startup-keys-'));
+  createKeySet(keysDir, ['default']);
+  const signingKey = join(keysDir, KeyFileNames.signingPrivate);
+  const signingPublicKey = join(keysDir, KeyFileNames.signingPublic);
   const databaseUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
   const amqpUrl = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
   const common = {
@@ -20,14 +25,22 @@ describe('start-up checks', () => {
     CATALOGUE_DIR: fixtures.catalogueDir,
     PLAYBOOKS_DIR: fixtures.playbooksDir,
   };
-  /** The key files of `aegir keys:create`, made in before(). */
-  const keysDir = mkdtempSync(join(tmpdir(), 'aegir-startup-keys-'));
   const sealingKey = join(keysDir, KeyFileNames.sealingPrivate('default'));
   /** What each app may hold, as the README and docker/ give it. */
   const base: Record<Exclude<AppName, 'console'>, NodeJS.ProcessEnv> = {
     api: { ...common, DATABASE_URL: databaseUrl, API_SEALING_KEYS_DIR: keysDir },
-    relay: { ...common, DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl },
-    dispatcher: { ...common, AMQP_URL: amqpUrl, DISPATCHER_SEALING_KEY_FILE: sealingKey },
+    relay: {
+      ...common,
+      DATABASE_URL: databaseUrl,
+      AMQP_URL: amqpUrl,
+      RELAY_SIGNING_KEY_FILE: signingKey,
+    },
+    dispatcher: {
+      ...common,
+      AMQP_URL: amqpUrl,
+      DISPATCHER_SEALING_KEY_FILE: sealingKey,
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: signingPublicKey,
+    },
   };
 
   /** Starts the app, expects exit code 1 and returns what it wrote to stderr. */
@@ -38,7 +51,6 @@ describe('start-up checks', () => {
   }
 
   before(async () => {
-    createKeySet(keysDir, ['default']);
     brokenCatalogue = await mkdtemp(join(tmpdir(), 'aegir-broken-catalogue-'));
     await cp(fixtures.catalogueDir, brokenCatalogue, { recursive: true });
     const file = join(brokenCatalogue, 'test.sleep.yml');
@@ -137,6 +149,37 @@ describe('start-up checks', () => {
     } finally {
       await vhost.delete();
     }
+  });
+
+  it('relay and dispatcher: a missing signing key file stops start-up, naming the variable', async () => {
+    const relay = await refused('relay', { RELAY_SIGNING_KEY_FILE: undefined });
+    assert.match(
+      relay,
+      /^aegir relay failed to start: RELAY_SIGNING_KEY_FILE must be set to the path of the relay-signing\.key file, got ""\n$/,
+    );
+    const dispatcher = await refused('dispatcher', {
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: join(keysDir, 'nowhere.pub'),
+    });
+    assert.match(
+      dispatcher,
+      /^aegir dispatcher failed to start: DISPATCHER_SIGNING_PUBLIC_KEY_FILE: cannot read \S+nowhere\.pub: ENOENT\n$/,
+    );
+  });
+
+  it('relay and dispatcher: a key file of the wrong kind or mode is refused, saying why', async () => {
+    // the public half where the private key belongs, and the other way round
+    const relay = await refused('relay', { RELAY_SIGNING_KEY_FILE: signingPublicKey });
+    assert.match(
+      relay,
+      /RELAY_SIGNING_KEY_FILE: \S+relay-signing\.pub must be readable by its owner only/,
+    );
+    const dispatcher = await refused('dispatcher', {
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: signingKey,
+    });
+    assert.match(
+      dispatcher,
+      /DISPATCHER_SIGNING_PUBLIC_KEY_FILE: \S+relay-signing\.key holds a private key: give this component only the public half\n$/,
+    );
   });
 
   it('api and relay: a bad LOG_LEVEL is refused before anything connects', async () => {

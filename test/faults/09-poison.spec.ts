@@ -75,7 +75,12 @@ describe('fault: malformed messages on every queue', () => {
       for (const destination of destinations) {
         for (const variant of variants) {
           const messageId = `poison-${destination.name}-${variant.name}`;
-          expected.set(messageId, variant.reason);
+          // what the relay sends a dispatcher is refused unsigned before its body is read
+          const signed = destination.name === 'dispatch' || destination.name === 'control';
+          expected.set(
+            messageId,
+            signed ? /^unsigned: no x-aegir-signature header$/ : variant.reason,
+          );
           await amqp.publish(
             destination.exchange,
             destination.routingKey,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +9,12 @@ import { Test } from '@nestjs/testing';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import * as amqplib from 'amqplib';
 import { declareTopology, startAmqpMicroservice } from '@app/amqp';
-import { createKeySet, KeyFileNames } from '@app/platform';
+import { createKeySet, KeyFileNames, readPrivateKeyFile } from '@app/platform';
 import {
   brokerTopology,
-  encodeMessage,
   Exchanges,
   Queues,
+  signMessage,
   type CancelMessage,
   type ClaimMessage,
   type ClaimResultMessage,
@@ -40,14 +40,19 @@ describe('DispatchService', () => {
   let workDir: string;
   const claims: ConsumeMessage[] = [];
   const statuses: StatusMessage[] = [];
+  /** The spec plays the relay: it signs with the relay's key. */
+  let relayKey: KeyObject;
 
   before(async () => {
     vhost = await createTestVhost('aegir_test_dispatch');
     workDir = await mkdtemp(join(tmpdir(), 'aegir-dispatch-spec-'));
-    await mkdir(join(workDir, 'keys'), { mode: 0o700 });
-    createKeySet(join(workDir, 'keys'), ['default']);
+    const keysDir = join(workDir, 'keys');
+    await mkdir(keysDir, { mode: 0o700 });
+    createKeySet(keysDir, ['default']);
+    relayKey = readPrivateKeyFile(join(keysDir, KeyFileNames.signingPrivate), 'signing');
     Object.assign(process.env, {
-      DISPATCHER_SEALING_KEY_FILE: join(workDir, 'keys', KeyFileNames.sealingPrivate('default')),
+      DISPATCHER_SEALING_KEY_FILE: join(keysDir, KeyFileNames.sealingPrivate('default')),
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: join(keysDir, KeyFileNames.signingPublic),
       AMQP_URL: vhost.url,
       CATALOGUE_DIR: fixtures.catalogueDir,
       PLAYBOOKS_DIR: fixtures.playbooksDir,
@@ -98,8 +103,10 @@ describe('DispatchService', () => {
     }
   }
 
+  /** Publishes a message signed as the relay signs it. */
   async function publish(exchange: string, routingKey: string, message: object): Promise<void> {
-    channel.publish(exchange, routingKey, encodeMessage(message), { persistent: true });
+    const { body, headers } = signMessage(message, relayKey, 60_000);
+    channel.publish(exchange, routingKey, body, { persistent: true, headers });
     await channel.waitForConfirms();
   }
 
@@ -115,7 +122,7 @@ describe('DispatchService', () => {
       tasks: [{ id: randomUUID(), name: 'sleep' }],
       sentAt: new Date().toISOString(),
     };
-    await publish(Exchanges.dispatch, 'default', dispatch);
+    await publish(Exchanges.dispatch, 'default', { ...dispatch, pool: 'default' });
     const claimed = await waitFor('the claim', () =>
       claims.find((message) => {
         const claim = JSON.parse(message.content.toString()) as ClaimMessage;
@@ -140,10 +147,12 @@ describe('DispatchService', () => {
     await publish(Exchanges.control, '', cancel);
     await sleep(300);
     const granted: ClaimResultMessage = { v: 1, kind: 'claim-result', operationId, granted: true };
-    channel.sendToQueue(claimed.properties.replyTo, encodeMessage(granted), {
-      correlationId: claimed.properties.correlationId as string | undefined,
+    const { claimId } = JSON.parse(claimed.content.toString()) as ClaimMessage;
+    await publish('', claimed.properties.replyTo as string, {
+      ...granted,
+      dispatcherId: 'spec-dispatcher',
+      claimId,
     });
-    await channel.waitForConfirms();
 
     const ended = await waitFor('the operation to end', () =>
       statuses.find(

@@ -12,14 +12,15 @@ import {
   Exchanges,
   Queues,
   type CancelMessage,
-  type ClaimResultMessage,
   type DispatchMessage,
   type EventMessage,
+  type SignedClaimResultMessage,
 } from '@app/contracts';
 import {
   AmqpChannels,
   AmqpTransport,
   Redeliver,
+  Refuse,
   type ConfirmedPublisher,
   type PublishOptions,
 } from '@app/amqp';
@@ -116,8 +117,13 @@ export class DispatchService
     }
   }
 
-  claimAnswered(message: ClaimResultMessage): void {
-    this.claims.answer(message);
+  /** A signed answer to a claim other than the one pending (an old one, replayed) is refused. */
+  claimAnswered(message: SignedClaimResultMessage): void {
+    if (this.claims.answer(message) === 'another-claim') {
+      throw new Refuse(
+        `claim-result refused: it answers claim ${message.claimId ?? '(none)'}, not the one pending for operation ${message.operationId}`,
+      );
+    }
   }
 
   cancel(message: CancelMessage): void {

@@ -6,10 +6,13 @@ import { MAX_LINE_LENGTH } from '@app/contracts';
 import { dispatcherEnvironment } from './dispatcher.environment';
 import { defaultStateRoot } from './private-dir';
 
-/** The one variable without a default. */
-const KEY_FILE = '/etc/aegir/keys/sealing-default.key';
+/** What has no default: the relay's public key and the pool's sealing key. */
+const REQUIRED = {
+  DISPATCHER_SIGNING_PUBLIC_KEY_FILE: '/keys/relay-signing.pub',
+  DISPATCHER_SEALING_KEY_FILE: '/etc/aegir/keys/sealing-default.key',
+};
 const settingsOf = (env: Record<string, string>) =>
-  dispatcherEnvironment.validate({ DISPATCHER_SEALING_KEY_FILE: KEY_FILE, ...env }).dispatcher;
+  dispatcherEnvironment.validate({ ...REQUIRED, ...env }).dispatcher;
 
 describe('dispatcherEnvironment', () => {
   it('reads its own, the broker, catalogue and logging variables, and no database one', () => {
@@ -26,7 +29,7 @@ describe('dispatcherEnvironment', () => {
         'LOG_LEVEL',
       ],
     );
-    assert.equal(variables.filter((name) => name.startsWith('DISPATCHER_')).length, 18);
+    assert.equal(variables.filter((name) => name.startsWith('DISPATCHER_')).length, 19);
   });
 
   it('requires DISPATCHER_SEALING_KEY_FILE, naming it', () => {
@@ -34,7 +37,12 @@ describe('dispatcherEnvironment', () => {
       assert.throws(
         () =>
           dispatcherEnvironment.validate(
-            value === undefined ? {} : { DISPATCHER_SEALING_KEY_FILE: value },
+            value === undefined
+              ? { DISPATCHER_SIGNING_PUBLIC_KEY_FILE: REQUIRED.DISPATCHER_SIGNING_PUBLIC_KEY_FILE }
+              : {
+                  DISPATCHER_SIGNING_PUBLIC_KEY_FILE: REQUIRED.DISPATCHER_SIGNING_PUBLIC_KEY_FILE,
+                  DISPATCHER_SEALING_KEY_FILE: value,
+                },
           ),
         {
           name: 'ConfigurationError',
@@ -44,7 +52,7 @@ describe('dispatcherEnvironment', () => {
     }
   });
 
-  it('has working defaults for everything but the sealing key file', () => {
+  it('has working defaults for everything but the key files', () => {
     assert.deepEqual(settingsOf({}), {
       id: `${hostname()}-${process.pid}`,
       pool: 'default',
@@ -59,11 +67,12 @@ describe('dispatcherEnvironment', () => {
       maxBufferedLines: 20000,
       shutdownGraceMs: 30000,
       claimTimeoutMs: 10000,
+      signingPublicKeyFile: '/keys/relay-signing.pub',
       maxBufferedBytes: 2 * 1024 * 1024,
       logBatchBytes: 256 * 1024,
       spillMaxBytes: 1024 * 1024 * 1024,
       ansi: 'strip',
-      sealingKeyFile: KEY_FILE,
+      sealingKeyFile: REQUIRED.DISPATCHER_SEALING_KEY_FILE,
     });
   });
 
@@ -87,6 +96,7 @@ describe('dispatcherEnvironment', () => {
       DISPATCHER_SPILL_MAX_BYTES: '0',
       DISPATCHER_ANSI: 'keep',
       DISPATCHER_SEALING_KEY_FILE: '/keys/sealing-web_2.key',
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: 'keys/relay.pub',
     };
     assert.deepEqual(
       Object.keys(env).sort(),
@@ -106,12 +116,27 @@ describe('dispatcherEnvironment', () => {
       maxBufferedLines: 50,
       shutdownGraceMs: 0,
       claimTimeoutMs: 300,
+      signingPublicKeyFile: join(process.cwd(), 'keys/relay.pub'),
       maxBufferedBytes: 4096,
       logBatchBytes: 1024,
       spillMaxBytes: 0,
       ansi: 'keep',
       sealingKeyFile: '/keys/sealing-web_2.key',
     });
+  });
+
+  it('refuses to start without DISPATCHER_SIGNING_PUBLIC_KEY_FILE', () => {
+    assert.throws(
+      () =>
+        dispatcherEnvironment.validate({
+          DISPATCHER_SEALING_KEY_FILE: REQUIRED.DISPATCHER_SEALING_KEY_FILE,
+        }),
+      {
+        name: 'ConfigurationError',
+        message:
+          'DISPATCHER_SIGNING_PUBLIC_KEY_FILE must be set to the path of the relay-signing.pub file, got ""',
+      },
+    );
   });
 
   it('treats an empty value as unset', () => {
@@ -191,19 +216,18 @@ describe('dispatcherEnvironment', () => {
 
   it('names the broker and catalogue settings too', () => {
     const settings = dispatcherEnvironment.validate({
+      ...REQUIRED,
       AMQP_URL: 'amqp://d:pw@broker/v',
       CATALOGUE_DIR: '/srv/catalogue',
-      DISPATCHER_SEALING_KEY_FILE: KEY_FILE,
+      DISPATCHER_SEALING_KEY_FILE: REQUIRED.DISPATCHER_SEALING_KEY_FILE,
     });
     assert.equal(settings.amqp.url, 'amqp://d:pw@broker/v');
     assert.equal(settings.catalogue.dir, '/srv/catalogue');
     assert.throws(
-      () =>
-        dispatcherEnvironment.validate({
-          AMQP_CONNECT_TIMEOUT_MS: 'soon',
-          DISPATCHER_SEALING_KEY_FILE: KEY_FILE,
-        }),
-      { message: 'AMQP_CONNECT_TIMEOUT_MS must be an integer >= 1, got "soon"' },
+      () => dispatcherEnvironment.validate({ ...REQUIRED, AMQP_CONNECT_TIMEOUT_MS: 'soon' }),
+      {
+        message: 'AMQP_CONNECT_TIMEOUT_MS must be an integer >= 1, got "soon"',
+      },
     );
   });
 });

@@ -10,6 +10,7 @@ import { DispatcherSettings } from './dispatcher.settings';
 import { DispatchController } from './dispatch.controller';
 import { DispatchService } from './dispatch.service';
 import { SecretOpener } from './secret-opener';
+import { readVerifyingKey, RELAY_VERIFYING_KEY, SignatureVerifier } from './signature-verifier';
 
 /** The back-end worker: AMQP and the catalogue, never the database. */
 @Module({
@@ -27,17 +28,27 @@ import { SecretOpener } from './secret-opener';
   ],
   controllers: [DispatchController],
   providers: [
-    amqpTransportProvider({ inject: [DispatcherSettings], queues: dispatcherQueues }),
+    amqpTransportProvider({
+      inject: [DispatcherSettings, SignatureVerifier],
+      queues: dispatcherQueues,
+    }),
+    SignatureVerifier,
     DispatchService,
     SecretOpener,
   ],
 })
 export class DispatcherModule {
-  /** The dispatcher with its settings, read from the environment now: a bad one throws ConfigurationError. */
+  /**
+   * The dispatcher with its settings and the relay's public key, read now: a bad setting or
+   * key file throws ConfigurationError before anything connects.
+   */
   static async forRoot(): Promise<DynamicModule> {
+    const settings = await SettingsModule.forRoot(dispatcherEnvironment);
+    const key = readVerifyingKey(dispatcherEnvironment.validate(process.env).dispatcher);
     return {
       module: DispatcherModule,
-      imports: [await SettingsModule.forRoot(dispatcherEnvironment)],
+      imports: [settings],
+      providers: [{ provide: RELAY_VERIFYING_KEY, useValue: key }],
     };
   }
 }

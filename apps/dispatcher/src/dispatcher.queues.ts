@@ -1,6 +1,7 @@
 import { EnvelopeDeserializer, type TransportQueue } from '@app/amqp';
-import { decodeControl, decodeDispatch, Exchanges, Queues } from '@app/contracts';
+import { Exchanges, Queues } from '@app/contracts';
 import type { DispatcherSettings } from './dispatcher.settings';
+import type { SignatureVerifier } from './signature-verifier';
 
 /**
  * A fixed name: claims sent before a reconnect are still answered to it afterwards. It
@@ -12,16 +13,20 @@ export function controlQueueOf(config: Pick<DispatcherSettings, 'pool' | 'id'>):
 
 /**
  * The control queue first: claims need somewhere to be answered before work is taken.
- * It is this dispatcher's own (exclusive), bound to the control fanout for cancels.
+ * It is this dispatcher's own (exclusive), bound to the control fanout for cancels. Both
+ * take only what the relay signed (SignatureVerifier).
  */
-export function dispatcherQueues(config: DispatcherSettings): TransportQueue[] {
+export function dispatcherQueues(
+  config: DispatcherSettings,
+  verifier: SignatureVerifier,
+): TransportQueue[] {
   const control = controlQueueOf(config);
   return [
     {
       queue: control,
       prefetch: 100,
       patterns: ['cancel', 'claim-result'],
-      deserializer: new EnvelopeDeserializer(decodeControl),
+      deserializer: new EnvelopeDeserializer(verifier.control),
       assertQueue: async (channel) => {
         await channel.assertQueue(control, { exclusive: true, autoDelete: true });
         await channel.bindQueue(control, Exchanges.control, '');
@@ -32,7 +37,7 @@ export function dispatcherQueues(config: DispatcherSettings): TransportQueue[] {
       queue: Queues.dispatch(config.pool),
       prefetch: config.concurrency,
       patterns: ['dispatch'],
-      deserializer: new EnvelopeDeserializer(decodeDispatch),
+      deserializer: new EnvelopeDeserializer(verifier.dispatch),
     },
   ];
 }

@@ -89,6 +89,11 @@ export class DispatcherSettings {
     emptyIsValue: true,
   })
   readonly sealingKeyFile!: string;
+  /** The relay's Ed25519 public key (`aegir keys:create`): every dispatch, claim answer and cancel is checked with it. */
+  @PathVariable('DISPATCHER_SIGNING_PUBLIC_KEY_FILE', {
+    required: 'the path of the relay-signing.pub file',
+  })
+  readonly signingPublicKeyFile!: string;
 
   /** How long to wait for the relay's answer to a claim before asking again. */
   @IntegerVariable('DISPATCHER_CLAIM_TIMEOUT_MS', { min: 1 })

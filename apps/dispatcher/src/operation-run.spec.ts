@@ -24,6 +24,9 @@ import {
   type RunResult,
 } from '@app/runner';
 import { Test } from '@nestjs/testing';
+
+/** Required by the settings; OperationRun runs what was checked already and never reads it. */
+const UNREAD_KEY_FILE = '/nonexistent/relay-signing.pub';
 import { DispatcherSettings } from './dispatcher.settings';
 import { OperationEvents } from './operation-events';
 import { OperationRun, systemLine, taskOutcome } from './operation-run';
@@ -124,6 +127,7 @@ describe('OperationRun', () => {
     createKeySet(join(base, 'keys'), ['default', 'other']);
     sealingKeys = new SealingKeys(join(base, 'keys'));
     config = readSettings(DispatcherSettings, {
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: UNREAD_KEY_FILE,
       DISPATCHER_ID,
       DISPATCHER_WORK_DIR: join(base, 'work'),
       DISPATCHER_STATE_DIR: join(base, 'state'),
@@ -474,6 +478,7 @@ describe('OperationRun', () => {
     async function runHostile(ansi?: 'keep' | 'strip') {
       const message = dispatch('stub.hostile', ['long', 'hostile', 'colour']);
       const runConfig = readSettings(DispatcherSettings, {
+        DISPATCHER_SIGNING_PUBLIC_KEY_FILE: UNREAD_KEY_FILE,
         DISPATCHER_WORK_DIR: config.workDir,
         DISPATCHER_STATE_DIR: config.stateDir,
         DISPATCHER_SEALING_KEY_FILE: config.sealingKeyFile,

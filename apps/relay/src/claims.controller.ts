@@ -1,10 +1,11 @@
 import { BeforeApplicationShutdown, Controller, Logger } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import { Redeliver, type AmqpContext } from '@app/amqp';
-import type { ClaimMessage, ClaimResultMessage } from '@app/contracts';
+import { OutgoingMessage, Redeliver, type AmqpContext } from '@app/amqp';
+import type { ClaimMessage } from '@app/contracts';
 import { OperationStateRepository } from '@app/database';
 import { DatabaseRetry, isDataError } from './database-retry';
 import { MessageSenders, senderOf } from './message-senders';
+import { MessageSigner } from './message-signer';
 import { RelaySettings } from './relay.settings';
 
 /**
@@ -21,17 +22,21 @@ export class ClaimsController implements BeforeApplicationShutdown {
   constructor(
     private readonly state: OperationStateRepository,
     private readonly senders: MessageSenders,
+    private readonly signer: MessageSigner,
     config: RelaySettings,
   ) {
     this.retry = new DatabaseRetry(config.databaseRetryMs, this.logger);
   }
 
-  /** A cancel that reached the database first always wins, and no operation runs twice. */
+  /**
+   * A cancel that reached the database first always wins, and no operation runs twice. The
+   * answer is signed for the dispatcher that asked, repeating its claim id.
+   */
   @MessagePattern('claim')
   async claim(
     @Payload() claim: ClaimMessage,
     @Ctx() context: AmqpContext,
-  ): Promise<ClaimResultMessage> {
+  ): Promise<OutgoingMessage> {
     const sender = senderOf(context);
     const replyTo = context.getMessage().properties.replyTo as string | undefined;
     const refused = await this.senders.checkClaim(claim, sender, replyTo);
@@ -39,7 +44,9 @@ export class ClaimsController implements BeforeApplicationShutdown {
       return this.senders.refuse('claim', claim.operationId, sender, refused);
     }
     try {
-      return await this.retry.run('claim', () => this.state.decideClaim(claim));
+      const result = await this.retry.run('claim', () => this.state.decideClaim(claim));
+      const signed = this.signer.claimResult(result, claim);
+      return new OutgoingMessage(signed.body, result.kind, signed.headers);
     } catch (error) {
       if (isDataError(error)) throw error;
       throw stopping();

@@ -12,7 +12,8 @@ import { RelaySettings } from './relay.settings';
 
 /**
  * Ends operations whose dispatcher went silent: `running` with no heartbeat for longer
- * than the limit becomes `lost`, with the reason, and so do its unfinished tasks. Nothing
+ * than the limit becomes `lost`, with the reason, and so do its unfinished tasks; so does a
+ * `dispatched` one whose signed dispatch expired before any dispatcher took it. Nothing
  * is run again silently: only a type whose catalogue entry asks for retries on `lost`
  * gets a new attempt, after its backoff, up to its number of attempts.
  */
@@ -41,7 +42,14 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
     const lost =
       seenUntil === undefined
         ? []
-        : await this.state.markLost(seenUntil, this.config.lostAfterMs / 1000);
+        : [
+            ...(await this.state.markLost(seenUntil, this.config.lostAfterMs / 1000)),
+            ...(await this.state.expireDispatched(
+              seenUntil,
+              this.config.dispatchTtlMs / 1000,
+              this.config.lostAfterMs / 1000,
+            )),
+          ];
     for (const { id, reason } of lost) this.logger.warn(`operation ${id} lost: ${reason}`);
     await this.retryLost();
   }

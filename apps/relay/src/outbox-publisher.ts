@@ -7,13 +7,14 @@ import {
 import { DataSource } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { AmqpChannels, PublishError, type ConfirmedPublisher } from '@app/amqp';
-import { encodeMessage } from '@app/contracts';
+import type { CancelMessage, DispatchMessage } from '@app/contracts';
 import {
   canMove,
   OperationStateRepository,
   OUTBOX_CHANNEL,
   type PendingOutboxRow,
 } from '@app/database';
+import { MessageSigner } from './message-signer';
 import { PgListener } from './pg-listener';
 import { RelaySettings } from './relay.settings';
 
@@ -39,6 +40,7 @@ export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicatio
     private readonly state: OperationStateRepository,
     private readonly amqp: AmqpChannels,
     private readonly config: RelaySettings,
+    private readonly signer: MessageSigner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -108,10 +110,16 @@ export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicatio
       // cancelled (or otherwise moved on) before it reached the broker: nothing to run
       return false;
     }
+    // signed now, not when the row was written: the expiry counts from the publish
+    const signed =
+      row.kind === 'dispatch'
+        ? this.signer.dispatch(row.payload as DispatchMessage, row.routing_key)
+        : this.signer.cancel(row.payload as CancelMessage);
     try {
-      await this.publisher.publish(row.exchange, row.routing_key, encodeMessage(row.payload), {
+      await this.publisher.publish(row.exchange, row.routing_key, signed.body, {
         messageId: `outbox-${row.id}`,
         type: row.kind,
+        headers: signed.headers,
       });
     } catch (error) {
       // a cancel nobody can hear: no dispatcher is connected, so none is running it

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { relayEnvironment } from './relay.environment';
 
@@ -12,13 +13,19 @@ const RELAY_DEFAULTS = {
   RELAY_DATABASE_RETRY_MS: ['databaseRetryMs', 1000],
   RELAY_LOST_AFTER_MS: ['lostAfterMs', 60000],
   RELAY_LOST_CHECK_MS: ['lostCheckMs', 5000],
+  RELAY_DISPATCH_TTL_MS: ['dispatchTtlMs', 86_400_000],
+  RELAY_CONTROL_TTL_MS: ['controlTtlMs', 300_000],
 } as const;
+
+/** What has no default: the relay cannot start without its signing key. */
+const REQUIRED = { RELAY_SIGNING_KEY_FILE: '/keys/relay-signing.key' };
 
 describe('relayEnvironment', () => {
   it('reads its own, the database, broker and logging variables', () => {
     assert.equal(relayEnvironment.app, 'relay');
     assert.deepEqual(relayEnvironment.variables, [
       ...Object.keys(RELAY_DEFAULTS),
+      'RELAY_SIGNING_KEY_FILE',
       'DATABASE_URL',
       'DATABASE_POOL_SIZE',
       'DATABASE_CONNECT_RETRIES',
@@ -29,9 +36,12 @@ describe('relayEnvironment', () => {
     ]);
   });
 
-  it('has the README’s defaults for an empty environment', () => {
-    assert.deepEqual(relayEnvironment.validate({}), {
-      relay: Object.fromEntries(Object.values(RELAY_DEFAULTS)),
+  it('has the README’s defaults for an environment with only the key file', () => {
+    assert.deepEqual(relayEnvironment.validate(REQUIRED), {
+      relay: {
+        ...Object.fromEntries(Object.values(RELAY_DEFAULTS)),
+        signingKeyFile: '/keys/relay-signing.key',
+      },
       database: {
         url: 'postgres://postgres@127.0.0.1:5432/aegir',
         poolSize: 10,
@@ -48,6 +58,7 @@ describe('relayEnvironment', () => {
 
   it('holds both credentials, and reads every variable', () => {
     const settings = relayEnvironment.validate({
+      RELAY_SIGNING_KEY_FILE: 'keys/relay.key',
       DATABASE_URL: 'postgres://db/aegir',
       AMQP_URL: 'amqps://broker/aegir',
       AMQP_PUBLISH_TIMEOUT_MS: '500',
@@ -62,16 +73,26 @@ describe('relayEnvironment', () => {
       publishTimeoutMs: 500,
       connectTimeoutMs: 700,
     });
-    assert.deepEqual(
-      settings.relay,
-      Object.fromEntries(Object.values(RELAY_DEFAULTS).map(([key], index) => [key, index + 1])),
-    );
+    assert.deepEqual(settings.relay, {
+      ...Object.fromEntries(Object.values(RELAY_DEFAULTS).map(([key], index) => [key, index + 1])),
+      signingKeyFile: resolve('keys/relay.key'),
+    });
+  });
+
+  it('refuses to start without RELAY_SIGNING_KEY_FILE', () => {
+    for (const env of [{}, { RELAY_SIGNING_KEY_FILE: '' }]) {
+      assert.throws(() => relayEnvironment.validate(env), {
+        name: 'ConfigurationError',
+        message:
+          'RELAY_SIGNING_KEY_FILE must be set to the path of the relay-signing.key file, got ""',
+      });
+    }
   });
 
   for (const name of Object.keys(RELAY_DEFAULTS)) {
     for (const value of ['x', '0']) {
       it(`refuses ${name}=${JSON.stringify(value)}, naming it`, () => {
-        assert.throws(() => relayEnvironment.validate({ [name]: value }), {
+        assert.throws(() => relayEnvironment.validate({ ...REQUIRED, [name]: value }), {
           name: 'ConfigurationError',
           message: `${name} must be an integer >= 1, got ${JSON.stringify(value)}`,
         });
@@ -80,10 +101,13 @@ describe('relayEnvironment', () => {
   }
 
   it('refuses an AMQP_URL that is not amqp:// or amqps://, without showing its password', () => {
-    assert.throws(() => relayEnvironment.validate({ AMQP_URL: 'http://aegir:s3cret@broker/' }), {
-      message: 'AMQP_URL must start with amqp:// or amqps://, got "http://aegir:***@broker/"',
-    });
-    assert.throws(() => relayEnvironment.validate({ AMQP_PUBLISH_TIMEOUT_MS: '0' }), {
+    assert.throws(
+      () => relayEnvironment.validate({ ...REQUIRED, AMQP_URL: 'http://aegir:s3cret@broker/' }),
+      {
+        message: 'AMQP_URL must start with amqp:// or amqps://, got "http://aegir:***@broker/"',
+      },
+    );
+    assert.throws(() => relayEnvironment.validate({ ...REQUIRED, AMQP_PUBLISH_TIMEOUT_MS: '0' }), {
       message: 'AMQP_PUBLISH_TIMEOUT_MS must be an integer >= 1, got "0"',
     });
   });

@@ -10,6 +10,7 @@ import { LostSweeper } from './lost-sweeper';
 import { MessageSenders } from './message-senders';
 import { OperationOwners } from './operation-owners';
 import { RefusedMessages } from './refused-messages';
+import { MessageSigner, RELAY_SIGNING_KEY, readSigningKey } from './message-signer';
 import { OutboxPublisher } from './outbox-publisher';
 import { relayEnvironment } from './relay.environment';
 import { RelaySettings } from './relay.settings';
@@ -44,14 +45,24 @@ import { RelaySettings } from './relay.settings';
     OperationOwners,
     MessageSenders,
     RefusedMessages,
+    MessageSigner,
     OutboxPublisher,
     LostSweeper,
   ],
 })
 export class RelayModule {
-  /** The relay with its settings, read from the environment now: a bad one throws ConfigurationError. */
+  /**
+   * The relay with its settings and signing key, read now: a bad setting or key file throws
+   * ConfigurationError before anything connects.
+   */
   static async forRoot(): Promise<DynamicModule> {
-    return { module: RelayModule, imports: [await SettingsModule.forRoot(relayEnvironment)] };
+    const settings = await SettingsModule.forRoot(relayEnvironment);
+    const signingKey = readSigningKey(relayEnvironment.validate(process.env).relay);
+    return {
+      module: RelayModule,
+      imports: [settings],
+      providers: [{ provide: RELAY_SIGNING_KEY, useValue: signingKey }],
+    };
   }
 }
 

@@ -1,4 +1,4 @@
-import { IntegerVariable } from '@app/platform';
+import { IntegerVariable, PathVariable } from '@app/platform';
 
 export class RelaySettings {
   /** Outbox polling when no NOTIFY arrives. */
@@ -36,4 +36,20 @@ export class RelaySettings {
   /** How often that is checked. */
   @IntegerVariable('RELAY_LOST_CHECK_MS', { min: 1 })
   readonly lostCheckMs: number = 5000;
+
+  /**
+   * How long a dispatch stays valid after it is published: it may wait in its pool's queue
+   * while no dispatcher is up. One that expired is dead-lettered by the dispatcher, and the
+   * operation ends `lost` once it is this old with no dispatcher holding it.
+   */
+  @IntegerVariable('RELAY_DISPATCH_TTL_MS', { min: 1 })
+  readonly dispatchTtlMs: number = 24 * 60 * 60 * 1000;
+
+  /** How long a claim answer or a cancel stays valid after it is published. */
+  @IntegerVariable('RELAY_CONTROL_TTL_MS', { min: 1 })
+  readonly controlTtlMs: number = 5 * 60 * 1000;
+
+  /** The relay's Ed25519 private key (`aegir keys:create`): it signs what dispatchers run. */
+  @PathVariable('RELAY_SIGNING_KEY_FILE', { required: 'the path of the relay-signing.key file' })
+  readonly signingKeyFile!: string;
 }

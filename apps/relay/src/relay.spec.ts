@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -13,13 +16,16 @@ import {
   brokerTopology,
   DEAD_LETTER_QUEUE_HEADER,
   DEAD_LETTER_REASON_HEADER,
-  decodeDispatch,
+  decodeSignedDispatch,
   Exchanges,
   Queues,
+  SIGNATURE_HEADER,
+  signatureProblem,
   type LogMessage,
   type StatusMessage,
 } from '@app/contracts';
 import { OperationStore, type OperationView } from '@app/database';
+import { createKeySet, KeyFileNames, readPublicKeyFile } from '@app/platform';
 import { sleep, waitUntil } from '../../../test/support/wait';
 import { createBrokerUser, createTestVhost, type TestVhost } from '../../../test/support/broker';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
@@ -80,11 +86,18 @@ describe('relay', () => {
   /** Created and cancelled before the relay started. */
   let cancelledEarly: OperationView;
   const deadLetters = new Map<string, GetMessage>();
+  let keysDir: string;
+  /** The public half of the relay's signing key: what dispatchers check with. */
+  let relayKey: KeyObject;
 
   before(async () => {
     db = await createTestDatabase('aegir_test_relay');
     vhost = await createTestVhost('aegir_test_relay');
+    keysDir = await mkdtemp(join(tmpdir(), 'aegir-relay-keys-'));
+    createKeySet(keysDir, []);
+    relayKey = readPublicKeyFile(join(keysDir, KeyFileNames.signingPublic), 'signing');
     Object.assign(process.env, {
+      RELAY_SIGNING_KEY_FILE: join(keysDir, KeyFileNames.signingPrivate),
       DATABASE_URL: db.url,
       AMQP_URL: vhost.url,
       DATABASE_CONNECT_RETRIES: '0',
@@ -119,7 +132,15 @@ describe('relay', () => {
     await connection?.close();
     await vhost?.delete();
     await db?.drop();
+    await rm(keysDir, { recursive: true, force: true });
   });
+
+  /** The message as a dispatcher checks it: signed by the relay over exactly these bytes. */
+  function signedBody(message: GetMessage): unknown {
+    const signature = message.properties.headers?.[SIGNATURE_HEADER] as unknown;
+    assert.equal(signatureProblem(message.content, signature, relayKey), undefined);
+    return JSON.parse(message.content.toString());
+  }
 
   const operation = async (id: string) => {
     const [row]: { status: string; dispatched_at: Date | null }[] = await ds.query(
@@ -182,7 +203,7 @@ describe('relay', () => {
     return deadLetters.get(messageId)!;
   }
 
-  it('publishes a new operation to its pool as a valid dispatch message', async () => {
+  it('publishes a new operation to its pool as a valid dispatch message, signed', async () => {
     const op = await store.create(plan('default'));
     await waitUntil('the operation is dispatched', async () => {
       return (await operation(op.id)).status === 'dispatched';
@@ -199,8 +220,15 @@ describe('relay', () => {
     assert.equal(message.properties.type, 'dispatch');
     assert.equal(message.properties.deliveryMode, 2);
     assert.match(String(message.properties.messageId), /^outbox-\d+$/);
-    const decoded = decodeDispatch(message.content);
+    signedBody(message);
+    const decoded = decodeSignedDispatch(message.content);
     assert.ok(decoded.ok, decoded.ok ? '' : decoded.reason);
+    assert.equal(decoded.message.pool, 'default', 'the pool is inside what is signed');
+    const ttl = Date.parse(decoded.message.expiresAt) - Date.now();
+    assert.ok(
+      ttl > 86_300_000 && ttl <= 86_400_000,
+      `valid for a day (RELAY_DISPATCH_TTL_MS), ${ttl} ms`,
+    );
     assert.equal(decoded.message.operationId, op.id);
     assert.equal(decoded.message.type, 'demo.hello');
     assert.deepEqual(decoded.message.params, { greeting: 'hi' });
@@ -230,7 +258,8 @@ describe('relay', () => {
     assert.equal((await operation(op.id)).status, 'dispatched');
     const message = await channel.get(Queues.dispatch('nopool'), { noAck: true });
     assert.ok(message);
-    const decoded = decodeDispatch(message.content);
+    signedBody(message);
+    const decoded = decodeSignedDispatch(message.content);
     assert.equal(decoded.ok && decoded.message.operationId, op.id);
   });
 
@@ -275,7 +304,12 @@ describe('relay', () => {
   });
 
   /** A claim as dispatcher `dispatcherId` of the default pool sends it, answered to its own queue. */
-  async function sendClaim(operationId: string, dispatcherId: string, replyTo: string) {
+  async function sendClaim(
+    operationId: string,
+    dispatcherId: string,
+    replyTo: string,
+    claimId: string = randomUUID(),
+  ) {
     const claim = {
       v: 1,
       kind: 'claim',
@@ -283,6 +317,7 @@ describe('relay', () => {
       dispatcherId,
       replyTo,
       at: new Date().toISOString(),
+      claimId,
     };
     const messageId = `claim-${dispatcherId}-${randomUUID()}`;
     poolChannel.publish(Exchanges.events, 'claim', Buffer.from(JSON.stringify(claim)), {
@@ -304,36 +339,49 @@ describe('relay', () => {
     return queue;
   }
 
+  /** The answer, its signature checked; its nonce and expiry are checked and left out. */
   async function answer(replyTo: string) {
     let reply: GetMessage | false = false;
     await waitUntil('the claim is answered', async () => {
       reply = await channel.get(replyTo, { noAck: true });
       return reply !== false;
     });
-    return JSON.parse((reply as unknown as GetMessage).content.toString());
+    const { nonce, expiresAt, ...rest } = signedBody(reply as unknown as GetMessage) as {
+      nonce: string;
+      expiresAt: string;
+    };
+    assert.match(nonce, /^[0-9a-f-]{36}$/);
+    const ttl = Date.parse(expiresAt) - Date.now();
+    assert.ok(ttl > 290_000 && ttl <= 300_000, `valid for 5 minutes, ${ttl} ms`);
+    return rest;
   }
 
-  it("answers a claim on the claimant's own queue: granted once, refused to another", async () => {
+  it("answers a claim on the claimant's own queue, signed: granted once, refused to another", async () => {
     const op = await store.create(plan('default'));
     await waitUntil('dispatched', async () => (await operation(op.id)).status === 'dispatched');
     const [first, second] = [await controlQueue('d-1'), await controlQueue('d-2')];
+    const claimIds = { 'd-1': randomUUID(), 'd-2': randomUUID() };
 
-    await sendClaim(op.id, 'd-1', first);
+    await sendClaim(op.id, 'd-1', first, claimIds['d-1']);
     assert.deepEqual(await answer(first), {
       v: 1,
       kind: 'claim-result',
       operationId: op.id,
       granted: true,
+      dispatcherId: 'd-1',
+      claimId: claimIds['d-1'],
     });
     assert.equal((await operation(op.id)).status, 'running');
 
-    await sendClaim(op.id, 'd-2', second);
+    await sendClaim(op.id, 'd-2', second, claimIds['d-2']);
     assert.deepEqual(await answer(second), {
       v: 1,
       kind: 'claim-result',
       operationId: op.id,
       granted: false,
       reason: 'operation is running on dispatcher d-1',
+      dispatcherId: 'd-2',
+      claimId: claimIds['d-2'],
     });
   });
 

@@ -109,9 +109,9 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       queue: queue.queue,
       prefetch: queue.prefetch,
       assertQueue: queue.assertQueue,
-      decode: (body) => {
+      decode: (body, raw) => {
         try {
-          const packet = queue.deserializer.deserialize(body);
+          const packet = queue.deserializer.deserialize(body, raw);
           return patterns.has(packet.pattern)
             ? { ok: true, message: packet }
             : { ok: false, reason: `${queue.queue} takes no ${packet.pattern} message` };
@@ -156,19 +156,33 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       this.logger.warn(`${delivery.message.pattern}: a reply, and nowhere to send it`);
       return;
     }
-    const kind = (result as { kind?: unknown }).kind;
+    const outgoing =
+      result instanceof OutgoingMessage
+        ? result
+        : new OutgoingMessage(encodeMessage(result as object), (result as { kind?: unknown }).kind);
     try {
       // the default exchange routes straight to the asker's own queue
-      await this.channels
-        .confirmedPublisher()
-        .publish('', replyTo, encodeMessage(result as object), {
-          type: typeof kind === 'string' ? kind : undefined,
-          correlationId: delivery.raw.properties.correlationId as string | undefined,
-        });
+      await this.channels.confirmedPublisher().publish('', replyTo, outgoing.body, {
+        type: typeof outgoing.kind === 'string' ? outgoing.kind : undefined,
+        headers: outgoing.headers,
+        correlationId: delivery.raw.properties.correlationId as string | undefined,
+      });
     } catch (error) {
       this.logger.warn(`reply to ${replyTo} not delivered: ${describe(error)}`);
     }
   }
+}
+
+/**
+ * A reply already encoded (e.g. signed: its bytes must go out as they are), for a
+ * `@MessagePattern` handler to return instead of a plain object.
+ */
+export class OutgoingMessage {
+  constructor(
+    readonly body: Buffer,
+    readonly kind: unknown,
+    readonly headers?: Record<string, string>,
+  ) {}
 }
 
 interface IncomingPacket {

@@ -23,7 +23,8 @@ export interface Delivery<T> {
 export interface ConsumerOptions<T> {
   queue: string;
   prefetch: number;
-  decode: (body: Buffer) => Decoded<T>;
+  /** `raw` gives the headers and the redelivered flag, e.g. for a signature check. */
+  decode: (body: Buffer, raw: ConsumeMessage) => Decoded<T>;
   /** Assert the queue (e.g. an exclusive server-named one) and return its name. */
   assertQueue?: (channel: ConfirmChannel) => Promise<string>;
 }
@@ -122,7 +123,7 @@ export class QueueConsumer<T> {
     handler: (delivery: Delivery<T>) => Promise<void>,
   ): Promise<void> {
     if (this.stopping) return; // left unacked: the broker hands it out again after close
-    const decoded = this.options.decode(raw.content);
+    const decoded = this.options.decode(raw.content, raw);
     if (!decoded.ok) {
       await this.deadLetter(channel, raw, decoded.reason);
       return;

@@ -6,3 +6,4 @@ export * from './topology';
 export * from './lines';
 export * from './broker-users';
 export * from './sealed';
+export * from './signing';

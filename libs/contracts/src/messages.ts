@@ -46,6 +46,28 @@ export interface ClaimResultMessage {
 /** What arrives on a dispatcher's own control queue. */
 export type ControlMessage = CancelMessage | ClaimResultMessage;
 
+/**
+ * What the relay adds to every message it signs (see signing.ts): a nonce never used
+ * twice, and the time after which the message is refused.
+ */
+export interface SignedFields {
+  nonce: string;
+  expiresAt: string;
+}
+
+/** A dispatch as it travels: signed, and naming the pool it is for. */
+export type SignedDispatchMessage = DispatchMessage & SignedFields & { pool: string };
+
+/** A cancel as it travels: signed (it goes to every dispatcher). */
+export type SignedCancelMessage = CancelMessage & SignedFields;
+
+/** A claim answer as it travels: signed, and naming the dispatcher and the claim it answers. */
+export type SignedClaimResultMessage = ClaimResultMessage &
+  SignedFields & { dispatcherId: string; claimId?: string };
+
+/** What arrives on a dispatcher's own control queue, as it travels. */
+export type SignedControlMessage = SignedCancelMessage | SignedClaimResultMessage;
+
 export type LogStream = 'stdout' | 'stderr' | 'system';
 
 export interface LogLine {
@@ -134,6 +156,8 @@ export interface ClaimMessage {
   dispatcherId: string;
   replyTo: string;
   at: string;
+  /** Chosen by the dispatcher for each claim; the signed answer repeats it. */
+  claimId?: string;
 }
 
 /** One event as the relay applies it. */

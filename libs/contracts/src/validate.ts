@@ -9,6 +9,8 @@ import {
   type EventMessage,
   type EventsMessage,
   type LinesMessage,
+  type SignedControlMessage,
+  type SignedDispatchMessage,
 } from './messages';
 import { OPERATION_STATUSES } from './status';
 
@@ -198,6 +200,7 @@ const claimSchema = {
     dispatcherId: name,
     replyTo: name,
     at: timestamp,
+    claimId: uuid,
   },
 };
 
@@ -213,6 +216,18 @@ const claimResultSchema = {
   },
 };
 
+/** A kind's schema with the fields the relay adds when it signs (see SignedFields). */
+function signed(
+  schema: { required: string[]; properties: Record<string, unknown> },
+  extra: { required: string[]; properties: Record<string, unknown> },
+) {
+  return {
+    ...schema,
+    required: [...schema.required, 'nonce', 'expiresAt', ...extra.required],
+    properties: { ...schema.properties, nonce: uuid, expiresAt: timestamp, ...extra.properties },
+  };
+}
+
 const ajv = new Ajv({ allErrors: false, strict: true });
 addFormats(ajv, ['uuid', 'date-time']);
 
@@ -226,6 +241,18 @@ const validators: Record<string, ValidateFunction> = {
   heartbeat: ajv.compile(heartbeatSchema),
   claim: ajv.compile(claimSchema),
   'claim-result': ajv.compile(claimResultSchema),
+};
+
+/** The relay's messages as they travel to dispatchers: signed, naming who they are for. */
+const signedValidators: Record<string, ValidateFunction> = {
+  dispatch: ajv.compile(signed(dispatchSchema, { required: ['pool'], properties: { pool: name } })),
+  cancel: ajv.compile(signed(cancelSchema, { required: [], properties: {} })),
+  'claim-result': ajv.compile(
+    signed(claimResultSchema, {
+      required: ['dispatcherId'],
+      properties: { dispatcherId: name, claimId: uuid },
+    }),
+  ),
 };
 
 function describe(errors: ErrorObject[] | null | undefined): string {
@@ -243,7 +270,11 @@ function describe(errors: ErrorObject[] | null | undefined): string {
  * Parses and validates a message body against the kinds a queue accepts. Never throws:
  * a consumer dead-letters whatever comes back not ok, with the reason given.
  */
-export function decodeMessage<T>(body: Buffer, accepted: readonly string[]): Decoded<T> {
+export function decodeMessage<T>(
+  body: Buffer,
+  accepted: readonly string[],
+  schemas: Record<string, ValidateFunction> = validators,
+): Decoded<T> {
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
@@ -263,13 +294,17 @@ export function decodeMessage<T>(body: Buffer, accepted: readonly string[]): Dec
       reason: `message kind ${JSON.stringify(kind ?? null)} is not accepted here (expected ${accepted.join(', ')})`,
     };
   }
-  const reason = check(value, kind);
+  const reason = check(value, kind, schemas);
   return reason === undefined ? { ok: true, message: value as T } : { ok: false, reason };
 }
 
 /** Why a parsed message of this kind is invalid, or undefined when it is valid. */
-function check(value: object, kind: string): string | undefined {
-  const validate = validators[kind];
+function check(
+  value: object,
+  kind: string,
+  schemas: Record<string, ValidateFunction> = validators,
+): string | undefined {
+  const validate = schemas[kind];
   if (!validate(value)) return `invalid ${kind} message: ${describe(validate.errors)}`;
   const mismatch =
     kind === 'lines'
@@ -296,6 +331,12 @@ export const decodeDispatch = (body: Buffer): Decoded<DispatchMessage> =>
   decodeMessage<DispatchMessage>(body, ['dispatch']);
 export const decodeControl = (body: Buffer): Decoded<ControlMessage> =>
   decodeMessage<ControlMessage>(body, ['cancel', 'claim-result']);
+/** A dispatch as a dispatcher takes it: signed (the signature itself is checked before). */
+export const decodeSignedDispatch = (body: Buffer): Decoded<SignedDispatchMessage> =>
+  decodeMessage<SignedDispatchMessage>(body, ['dispatch'], signedValidators);
+/** A cancel or claim answer as a dispatcher takes it: signed. */
+export const decodeSignedControl = (body: Buffer): Decoded<SignedControlMessage> =>
+  decodeMessage<SignedControlMessage>(body, ['cancel', 'claim-result'], signedValidators);
 export const decodeClaim = (body: Buffer): Decoded<ClaimMessage> =>
   decodeMessage<ClaimMessage>(body, ['claim']);
 export const decodeEvent = (body: Buffer): Decoded<EventMessage> =>

@@ -427,6 +427,40 @@ export class OperationStateRepository {
   }
 
   /**
+   * Every operation still `dispatched` whose signed dispatch has expired (`ttlSeconds` after
+   * it was published) and that no dispatcher named in a heartbeat for `graceSeconds` more,
+   * before `seenUntil`, becomes `lost`: a dispatcher would dead-letter its message, so nothing
+   * would ever claim it. Returns those operations.
+   */
+  async expireDispatched(
+    seenUntil: Date,
+    ttlSeconds: number,
+    graceSeconds: number,
+  ): Promise<LostOperation[]> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows = await updateReturning<LostOperation>(
+        manager,
+        `UPDATE operations
+            SET status = 'lost', finished_at = now(), updated_at = now(),
+                reason = format('no dispatcher of pool %s took it before its dispatch expired (%s s after it was published)',
+                                pool, $1::text)
+          WHERE status = 'dispatched'
+            AND GREATEST(dispatched_at, heartbeat_at) < $3::timestamptz - make_interval(secs => $2::double precision)
+          RETURNING id, reason`,
+        [ttlSeconds, ttlSeconds + graceSeconds, seenUntil],
+      );
+      if (rows.length > 0) {
+        await this.endUnfinishedTasks(
+          manager,
+          rows.map((row) => row.id),
+          { status: 'lost', reason: 'operation lost' },
+        );
+      }
+      return rows;
+    });
+  }
+
+  /**
    * Lost operations, oldest end first, whose type retries on `lost` and that have attempts
    * left and no retry yet.
    */

@@ -1,5 +1,5 @@
 import { Expose, Transform } from 'class-transformer';
-import { IsIn, IsInt, Matches, Max, Min } from 'class-validator';
+import { IsDefined, IsIn, IsInt, Matches, Max, Min } from 'class-validator';
 import { resolve } from 'node:path';
 
 /**
@@ -113,7 +113,11 @@ export function TextVariable(name: string): PropertyDecorator {
   return variable(name, {}, asText, []);
 }
 
-/** A path, made absolute against the working directory. */
-export function PathVariable(name: string): PropertyDecorator {
-  return variable(name, {}, (raw) => resolve(raw), []);
+/**
+ * A path, made absolute against the working directory. `required` (what the path is, e.g.
+ * "the path of the relay's signing key") makes it a variable without a default.
+ */
+export function PathVariable(name: string, options: { required?: string } = {}): PropertyDecorator {
+  const rules = options.required ? [IsDefined({ message: `be set to ${options.required}` })] : [];
+  return variable(name, {}, (raw) => resolve(raw), rules);
 }

@@ -37,14 +37,21 @@ interface LogPage {
 
 const ok = (text: string) => console.log(`\u2714 ${text}`);
 
-/** The credentials each app may hold (the relay and the dispatcher their own broker user), and nothing else. */
+/** The credentials and keys each app may hold (the relay and the dispatcher their own broker user), and nothing else. */
 function envFor(
   app: 'api' | 'relay' | 'dispatcher',
   all: NodeJS.ProcessEnv,
   brokerUrls: { relay?: string; dispatcher?: string },
+  keysDir: string,
 ): NodeJS.ProcessEnv {
   const env = { ...all };
   for (const key of Object.keys(env)) if (key.startsWith('BROKER_')) delete env[key];
+  delete env.RELAY_SIGNING_KEY_FILE;
+  delete env.DISPATCHER_SIGNING_PUBLIC_KEY_FILE;
+  if (app === 'relay') env.RELAY_SIGNING_KEY_FILE = join(keysDir, KeyFileNames.signingPrivate);
+  if (app === 'dispatcher') {
+    env.DISPATCHER_SIGNING_PUBLIC_KEY_FILE = join(keysDir, KeyFileNames.signingPublic);
+  }
   if (app === 'api')
     for (const key of Object.keys(env)) if (key.startsWith('AMQP_')) delete env[key];
   if (app === 'dispatcher')
@@ -60,7 +67,7 @@ function envFor(
 async function demoKeys(
   pools: string[],
   pool: string,
-): Promise<{ dir: string; apiDir: string; dispatcherKey: string }> {
+): Promise<{ dir: string; allDir: string; apiDir: string; dispatcherKey: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'aegir-demo-keys-'));
   const all = join(dir, 'all');
   const apiDir = join(dir, 'api');
@@ -71,7 +78,12 @@ async function demoKeys(
   for (const name of poolsWithKeys.map(KeyFileNames.sealingPublic)) {
     await copyFile(join(all, name), join(apiDir, name));
   }
-  return { dir, apiDir, dispatcherKey: join(all, KeyFileNames.sealingPrivate(pool)) };
+  return {
+    dir,
+    allDir: all,
+    apiDir,
+    dispatcherKey: join(all, KeyFileNames.sealingPrivate(pool)),
+  };
 }
 
 @Command({
@@ -134,12 +146,14 @@ export class DemoCommand extends CommandRunner {
     };
     const logDir = await mkdtemp(join(tmpdir(), 'aegir-demo-'));
     const keys = await demoKeys(catalogue.pools(), process.env.DISPATCHER_POOL || 'default');
-    ok(`a key set of its own in ${keys.dir} (removed at the end)`);
+    ok(
+      `a key set of its own in ${keys.dir}: the relay signs what the dispatcher runs (removed at the end)`,
+    );
     const appEnv = {
-      api: { ...envFor('api', env, brokerUrls), API_SEALING_KEYS_DIR: keys.apiDir },
-      relay: envFor('relay', env, brokerUrls),
+      api: { ...envFor('api', env, brokerUrls, keys.allDir), API_SEALING_KEYS_DIR: keys.apiDir },
+      relay: envFor('relay', env, brokerUrls, keys.allDir),
       dispatcher: {
-        ...envFor('dispatcher', env, brokerUrls),
+        ...envFor('dispatcher', env, brokerUrls, keys.allDir),
         DISPATCHER_SEALING_KEY_FILE: keys.dispatcherKey,
       },
     };
