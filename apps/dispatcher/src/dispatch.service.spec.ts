@@ -148,7 +148,7 @@ describe('DispatchService', () => {
     await sleep(300);
     const granted: ClaimResultMessage = { v: 1, kind: 'claim-result', operationId, granted: true };
     const { claimId } = JSON.parse(claimed.content.toString()) as ClaimMessage;
-    await publish('', claimed.properties.replyTo as string, {
+    await publish('', claimed.properties.replyTo, {
       ...granted,
       dispatcherId: 'spec-dispatcher',
       claimId,
