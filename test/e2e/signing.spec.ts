@@ -43,7 +43,7 @@ describe('signed dispatch: what the relay did not sign never runs', () => {
     await stack?.stop();
   });
 
-  const controlQueue = () => `aegir.control.${stack.envOf('dispatcher').DISPATCHER_ID}`;
+  const controlQueue = () => Queues.control('default', stack.envOf('dispatcher').DISPATCHER_ID!);
 
   /** The operation ids test.mark ran, in order (each run appends its id to runs.log). */
   async function runs(): Promise<string[]> {

@@ -330,6 +330,7 @@ describe('api', () => {
       for (;;) {
         const response = await fetch(
           `${base}/api/v1/operations/${long}/log?after=${after}&limit=10000`,
+          { headers: { authorization } },
         );
         const text = await response.text();
         assert.equal(response.status, 200);
