@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AuditLog } from '@app/database';
+import { isUnstorable, UNSTORABLE_RULE, unstorablePath } from '@app/platform';
 import helmet from 'helmet';
 import { listOf, type ApiAccessSettings } from './access/access.settings';
 import { accessState } from './access/access-state';
@@ -34,24 +35,7 @@ function isJson(request: IncomingMessage): boolean {
   return type === 'application/json';
 }
 
-/** NUL and unpaired UTF-16 surrogates: no text column or jsonb value of PostgreSQL takes them. */
-const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const unstorable = (text: string): boolean =>
-  text.includes('\u0000') || UNPAIRED_SURROGATE.test(text);
-const UNSTORABLE_RULE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
-
-/** The path of the first string (or key) in a parsed body that the database could not store. */
-export function unstorablePath(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return unstorable(value) ? path || 'body' : undefined;
-  if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, child] of Object.entries(value)) {
-    const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-    if (unstorable(key)) return `${path ? `${path}.` : ''}${JSON.stringify(key)} (a key)`;
-    const found = unstorablePath(child, childPath);
-    if (found) return found;
-  }
-  return undefined;
-}
+const unstorable = isUnstorable;
 
 /**
  * In JSON text, NUL and a lone surrogate can only be written as `\u` escapes (a raw NUL is
@@ -70,6 +54,45 @@ function refuseUnstorableBody(body: Buffer): void {
   }
   const field = unstorablePath(parsed);
   if (field) throw new RequestRefused(400, `${field} ${UNSTORABLE_RULE}`);
+}
+
+/**
+ * Keys that name an object's machinery, not data. class-transformer drops them silently, so a
+ * body holding one would pass unchecked: it is refused instead, as an unknown property is.
+ */
+const MACHINERY_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const MACHINERY_KEY_TEXT = /"(?:__proto__|constructor|prototype)"\s*:/;
+
+function unknownProperty(path: string, key: string): string {
+  if (!path) return `property ${key} should not exist`;
+  if (path === 'params' || path.startsWith('params.'))
+    return `${path}.${key} is not a known parameter`;
+  return `${path}.${key} should not exist`;
+}
+
+/** The refusal for the first machinery key in a parsed body, if it has one. */
+export function machineryKeyProblem(value: unknown, path = ''): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    if (!Array.isArray(value) && MACHINERY_KEYS.has(key)) return unknownProperty(path, key);
+    const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    const found = machineryKeyProblem(child, childPath);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function refuseMachineryKeys(body: Buffer): void {
+  const text = body.toString('utf8');
+  if (!MACHINERY_KEY_TEXT.test(text)) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return; // the parser answers that
+  }
+  const problem = machineryKeyProblem(parsed);
+  if (problem) throw new RequestRefused(400, problem);
 }
 
 /** JSON.parse's reviver: a safety net behind refuseUnstorableBody. */
@@ -157,8 +180,9 @@ function allowedHostsOnly(allowed: string[]) {
  * the audit; the Host checked (API_ALLOWED_HOSTS); CORS only for API_CORS_ORIGINS (none by
  * default); security headers (helmet, no X-Powered-By), bodies only as application/json (a
  * plain HTML form cannot post one: 415), at most MAX_JSON_BYTES and MAX_JSON_DEPTH levels
- * deep, and no text in body or query that the database cannot store (400, where it would
- * have failed as a 500). Call before the app is initialised.
+ * deep, no text in body or query that the database cannot store (400, where it would have
+ * failed as a 500), and no `__proto__`, `constructor` or `prototype` key (400, where it would
+ * have been dropped unseen). Call before the app is initialised.
  */
 export function hardenHttp(
   app: NestExpressApplication,
@@ -192,6 +216,10 @@ export function hardenHttp(
     }
     const query = new URL(request.url ?? '/', 'http://api').searchParams;
     for (const [name, value] of query) {
+      if (MACHINERY_KEYS.has(name)) {
+        answer(request, response, 400, 'Bad Request', unknownProperty('', name));
+        return;
+      }
       if (unstorable(name) || unstorable(value)) {
         const field = unstorable(name) ? `query parameter ${JSON.stringify(name)}` : name;
         answer(request, response, 400, 'Bad Request', `${field} ${UNSTORABLE_RULE}`);
@@ -208,6 +236,7 @@ export function hardenHttp(
         throw new RequestRefused(400, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
       }
       refuseUnstorableBody(body);
+      refuseMachineryKeys(body);
     },
   });
 }

@@ -14,3 +14,4 @@ export * from './keys/key-files';
 export * from './terminal-text';
 export * from './log-serializers';
 export * from './keys/sealed-secrets';
+export * from './storable-text';

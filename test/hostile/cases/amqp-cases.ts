@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { Exchanges, Queues } from '@app/contracts';
+import { Exchanges, MAX_LINE_LENGTH, Queues } from '@app/contracts';
 
 /** What exists on the stack before the cases run. */
 export interface AmqpFixtures {
@@ -117,25 +117,29 @@ const toClaims = (name: string, body: AmqpCase['body'], reason: RegExp): AmqpCas
   body,
   expect: { reason, queue: CLAIMS_QUEUE },
 });
-const toDispatch = (name: string, body: AmqpCase['body'], reason: RegExp): AmqpCase => ({
+/**
+ * What reaches a dispatcher is checked for the relay's signature before it is parsed: a hostile
+ * message without the relay's key is refused for that, whatever else is wrong with it (the
+ * checks behind the signature have libs/contracts' signing and validate specs).
+ */
+const UNSIGNED = /^unsigned: no x-aegir-signature header$/;
+const toDispatch = (name: string, body: AmqpCase['body']): AmqpCase => ({
   name,
   exchange: Exchanges.dispatch,
   routingKey: 'default',
   body,
-  expect: { reason, queue: DISPATCH_QUEUE },
+  expect: { reason: UNSIGNED, queue: DISPATCH_QUEUE },
 });
-const toControl = (name: string, body: AmqpCase['body'], reason: RegExp): AmqpCase => ({
+const toControl = (name: string, body: AmqpCase['body']): AmqpCase => ({
   name,
   exchange: Exchanges.control,
   routingKey: '',
   body,
-  expect: { reason, queue: CONTROL_QUEUE },
+  expect: { reason: UNSIGNED, queue: CONTROL_QUEUE },
 });
 
 const NOT_JSON = /^body is not valid JSON$/;
 const NOT_OBJECT = /^body is not a JSON object$/;
-/** Issue 9, item 5: whatever the relay did not sign never runs. */
-const UNSIGNED = /sign/i;
 /** Issue 9, item 4: an operation's events only from its pool's user holding the claim. */
 const NOT_ITS_SENDER = /user|claim|sender/i;
 
@@ -305,10 +309,10 @@ export const amqpCases: AmqpCase[] = [
     /^invalid lines message: \/text\/0 must be string$/,
   ),
   toEvents(
-    'lines with a line over 1 MiB',
+    "lines with a line over the wire's limit",
     'lines',
-    lines({ text: ['y'.repeat(1024 * 1024 + 1)] }),
-    /^invalid lines message: \/text\/0 is longer than 1048576 characters$/,
+    lines({ text: ['y'.repeat(MAX_LINE_LENGTH + 1)] }),
+    new RegExp(`^invalid lines message: /text/0 is longer than ${MAX_LINE_LENGTH} characters$`),
   ),
   toEvents(
     'lines continuing past the last line',
@@ -329,10 +333,10 @@ export const amqpCases: AmqpCase[] = [
     /^invalid lines message: \/at must match format "date-time"$/,
   ),
   toEvents(
-    'lines of an operation that does not exist',
+    'lines of an operation that does not exist, from no dispatcher',
     'lines',
     lines(),
-    /^database refused the event: log lines for unknown operation /,
+    /^refused: sent by broker user \(none\), which is no dispatcher pool's user$/,
   ),
 
   toEvents(
@@ -441,51 +445,27 @@ export const amqpCases: AmqpCase[] = [
   ),
   toClaims('a claim of version 2', claim({ v: 2 }), /^unsupported message version 2$/),
 
-  toDispatch('a dispatch that is not JSON', 'run everything', NOT_JSON),
-  toDispatch('a dispatch of version 99', dispatch({ v: 99 }), /^unsupported message version 99$/),
-  toDispatch(
-    'a dispatch with no task',
-    dispatch({ tasks: [] }),
-    /^invalid dispatch message: \/tasks must NOT have fewer than 1 items$/,
-  ),
+  toDispatch('a dispatch that is not JSON', 'run everything'),
+  toDispatch('a dispatch of version 99', dispatch({ v: 99 })),
+  toDispatch('a dispatch with no task', dispatch({ tasks: [] })),
   toDispatch(
     'a dispatch of 1001 tasks',
     dispatch({ tasks: Array.from({ length: 1001 }, () => ({ id: randomUUID(), name: 'echo' })) }),
-    /^invalid dispatch message: \/tasks must NOT have more than 1000 items$/,
   ),
-  toDispatch(
-    'a dispatch with params of an array',
-    dispatch({ params: ['x'] }),
-    /^invalid dispatch message: \/params must be object$/,
-  ),
-  toDispatch(
-    'a dispatch with a target of 300 characters',
-    dispatch({ target: 't'.repeat(300) }),
-    /^invalid dispatch message: \/target must NOT have more than 255 characters$/,
-  ),
-  toDispatch(
-    'a status on the dispatch queue',
-    status(),
-    /^message kind "status" is not accepted here \(expected dispatch\)$/,
-  ),
+  toDispatch('a dispatch with params of an array', dispatch({ params: ['x'] })),
+  toDispatch('a dispatch with a target of 300 characters', dispatch({ target: 't'.repeat(300) })),
+  toDispatch('a status on the dispatch queue', status()),
 
-  toControl('a control message that is not JSON', '\u0000\u0000', NOT_JSON),
-  toControl(
-    'a cancel with a reason of 5000 characters',
-    cancel({ reason: 'r'.repeat(5000) }),
-    /^invalid cancel message: \/reason must NOT have more than 4096 characters$/,
-  ),
-  toControl(
-    'a claim-result granted "yes"',
-    { v: 1, kind: 'claim-result', operationId: ANY_ID, granted: 'yes' },
-    /^invalid claim-result message: \/granted must be boolean$/,
-  ),
-  toControl(
-    'a dispatch on the control queue',
-    dispatch(),
-    /^message kind "dispatch" is not accepted here \(expected cancel, claim-result\)$/,
-  ),
-  toControl('a cancel of version 2', cancel({ v: 2 }), /^unsupported message version 2$/),
+  toControl('a control message that is not JSON', '\u0000\u0000'),
+  toControl('a cancel with a reason of 5000 characters', cancel({ reason: 'r'.repeat(5000) })),
+  toControl('a claim-result granted "yes"', {
+    v: 1,
+    kind: 'claim-result',
+    operationId: ANY_ID,
+    granted: 'yes',
+  }),
+  toControl('a dispatch on the control queue', dispatch()),
+  toControl('a cancel of version 2', cancel({ v: 2 })),
 
   // Well-formed, but not from whom it must come: what issue 9's items 4 and 5 close.
   toEvents(
@@ -500,15 +480,12 @@ export const amqpCases: AmqpCase[] = [
       }),
     NOT_ITS_SENDER,
   ),
-  toDispatch(
-    'an unsigned dispatch of a finished operation with another target',
-    (f) =>
-      dispatch({
-        operationId: f.finished.id,
-        target: 'elsewhere',
-        tasks: [{ id: f.finished.taskId, name: 'echo' }],
-      }),
-    UNSIGNED,
+  toDispatch('an unsigned dispatch of a finished operation with another target', (f) =>
+    dispatch({
+      operationId: f.finished.id,
+      target: 'elsewhere',
+      tasks: [{ id: f.finished.taskId, name: 'echo' }],
+    }),
   ),
   toDispatch(
     'an unsigned dispatch of path-traversal params',
@@ -517,17 +494,16 @@ export const amqpCases: AmqpCase[] = [
       target: '../../etc',
       params: { message: '$(id)', __proto__x: 1 },
     }),
-    UNSIGNED,
   ),
-  toControl(
-    'an unsigned claim-result granting an operation never claimed',
-    { v: 1, kind: 'claim-result', operationId: randomUUID(), granted: true, reason: null },
-    UNSIGNED,
-  ),
-  toControl(
-    'an unsigned cancel of the running operation',
-    (f) => cancel({ operationId: f.running.id }),
-    UNSIGNED,
+  toControl('an unsigned claim-result granting an operation never claimed', {
+    v: 1,
+    kind: 'claim-result',
+    operationId: randomUUID(),
+    granted: true,
+    reason: null,
+  }),
+  toControl('an unsigned cancel of the running operation', (f) =>
+    cancel({ operationId: f.running.id }),
   ),
   toEvents(
     'a forged succeeded status of the running operation',

@@ -4,6 +4,7 @@ import { ConsoleAudit } from '../console-audit';
 import { ConsoleCatalogue } from '../console-catalogue';
 import { ConsoleDatabase } from '../console-database';
 import { ConsoleSealer } from '../console-sealer';
+import { UNSTORABLE_RULE, unstorablePath } from '@app/platform';
 import { buildParams } from '../flags';
 import { out, printJson } from '../output';
 
@@ -33,11 +34,14 @@ export class OpCreateCommand extends CommandRunner {
   async run([type]: string[], options: OpCreateOptions): Promise<void> {
     if (options.target === undefined) throw new CliError('--target is required');
     // Checked before connecting: a bad request needs no database to be refused.
-    const plan = this.catalogue.get().plan({
+    const request = {
       type,
       target: options.target,
       params: buildParams(options.params, options.param ?? []),
-    });
+    };
+    const unstorable = unstorablePath(request);
+    if (unstorable) throw new CliError(`${unstorable} ${UNSTORABLE_RULE}`);
+    const plan = this.catalogue.get().plan(request);
     // Secret params are sealed to the pool's key, as the api does: only ciphertext is stored.
     const sealed = await this.sealer.seal(plan);
     const view = await (await this.db.store()).create(sealed, { actor: this.audit.actor });
