@@ -35,26 +35,11 @@ function isJson(request: IncomingMessage): boolean {
   return type === 'application/json';
 }
 
-const unstorable = isUnstorable;
-
 /**
  * In JSON text, NUL and a lone surrogate can only be written as `\u` escapes (a raw NUL is
  * not JSON; invalid UTF-8 decodes to U+FFFD): only a body with one is searched for the field.
  */
 const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
-
-function refuseUnstorableBody(body: Buffer): void {
-  const text = body.toString('utf8');
-  if (!UNSTORABLE_ESCAPE.test(text)) return;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return; // the parser answers that
-  }
-  const field = unstorablePath(parsed);
-  if (field) throw new RequestRefused(400, `${field} ${UNSTORABLE_RULE}`);
-}
 
 /**
  * Keys that name an object's machinery, not data. class-transformer drops them silently, so a
@@ -82,22 +67,30 @@ export function machineryKeyProblem(value: unknown, path = ''): string | undefin
   return undefined;
 }
 
-function refuseMachineryKeys(body: Buffer): void {
+/**
+ * Text the database cannot store and machinery keys, each answered with the field at fault.
+ * Only a body whose text may hold one (a `\u` escape, such a key) is parsed an extra time.
+ */
+function refuseBodyProblems(body: Buffer): void {
   const text = body.toString('utf8');
-  if (!MACHINERY_KEY_TEXT.test(text)) return;
+  const escapes = UNSTORABLE_ESCAPE.test(text);
+  const keys = MACHINERY_KEY_TEXT.test(text);
+  if (!escapes && !keys) return;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     return; // the parser answers that
   }
-  const problem = machineryKeyProblem(parsed);
+  const field = escapes ? unstorablePath(parsed) : undefined;
+  if (field) throw new RequestRefused(400, `${field} ${UNSTORABLE_RULE}`);
+  const problem = keys ? machineryKeyProblem(parsed) : undefined;
   if (problem) throw new RequestRefused(400, problem);
 }
 
-/** JSON.parse's reviver: a safety net behind refuseUnstorableBody. */
+/** JSON.parse's reviver: a safety net behind refuseBodyProblems. */
 function refuseUnstorable(this: unknown, key: string, value: unknown): unknown {
-  if ((typeof value === 'string' && unstorable(value)) || unstorable(key)) {
+  if ((typeof value === 'string' && isUnstorable(value)) || isUnstorable(key)) {
     throw new RequestRefused(400, `text ${UNSTORABLE_RULE}`);
   }
   return value;
@@ -220,8 +213,8 @@ export function hardenHttp(
         answer(request, response, 400, 'Bad Request', unknownProperty('', name));
         return;
       }
-      if (unstorable(name) || unstorable(value)) {
-        const field = unstorable(name) ? `query parameter ${JSON.stringify(name)}` : name;
+      if (isUnstorable(name) || isUnstorable(value)) {
+        const field = isUnstorable(name) ? `query parameter ${JSON.stringify(name)}` : name;
         answer(request, response, 400, 'Bad Request', `${field} ${UNSTORABLE_RULE}`);
         return;
       }
@@ -235,8 +228,7 @@ export function hardenHttp(
       if (jsonDepth(body) > MAX_JSON_DEPTH) {
         throw new RequestRefused(400, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
       }
-      refuseUnstorableBody(body);
-      refuseMachineryKeys(body);
+      refuseBodyProblems(body);
     },
   });
 }

@@ -39,9 +39,10 @@ export class OpCreateCommand extends CommandRunner {
       target: options.target,
       params: buildParams(options.params, options.param ?? []),
     };
+    const plan = this.catalogue.get().plan(request);
+    // after plan(), which refuses params too deep to walk
     const unstorable = unstorablePath(request);
     if (unstorable) throw new CliError(`${unstorable} ${UNSTORABLE_RULE}`);
-    const plan = this.catalogue.get().plan(request);
     // Secret params are sealed to the pool's key, as the api does: only ciphertext is stored.
     const sealed = await this.sealer.seal(plan);
     const view = await (await this.db.store()).create(sealed, { actor: this.audit.actor });
