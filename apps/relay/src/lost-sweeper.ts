@@ -64,8 +64,9 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
     const horizon = this.transport.horizon(Queues.events);
     if (!horizon) return undefined;
     if (horizon.seenUntil - horizon.connectedSince < this.config.lostAfterMs) return undefined;
-    // Nothing in hand, but heartbeats may still wait in the queue (a backlog between batches).
-    if (horizon.idle && (await this.transport.ready(Queues.events)) !== 0) return undefined;
+    // Heartbeats may still wait in the queue, published before the horizon yet not delivered:
+    // between a backlog's batches, or behind the batch in hand once PostgreSQL is back.
+    if ((await this.transport.ready(Queues.events)) !== 0) return undefined;
     return new Date(horizon.seenUntil);
   }
 
