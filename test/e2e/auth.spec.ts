@@ -264,7 +264,18 @@ describe('api tokens, roles, scopes and the audit', () => {
       ]);
       assert.ok(!JSON.stringify(listed.body).includes(stored.hash));
 
+      assert.equal(entry.lastUsedAt, null, 'not used yet');
+      const lastUsed = async (): Promise<string | null> => {
+        const [row] = await stack.query(
+          `SELECT last_used_at::text AS at FROM api_tokens WHERE name = 'rest-made'`,
+        );
+        return row.at as string | null;
+      };
       assert.equal((await stack.request('GET', '/operations', undefined, as(token))).status, 200);
+      const firstUse = await lastUsed();
+      assert.ok(firstUse, 'the first use is noted');
+      assert.equal((await stack.request('GET', '/operations', undefined, as(token))).status, 200);
+      assert.equal(await lastUsed(), firstUse, 'noted once a minute, not on every request');
       const gone = await stack.request('DELETE', `/tokens/${created.body.id}`);
       assert.equal(gone.status, 200);
       assert.ok(gone.body.revokedAt);

@@ -4,7 +4,7 @@ import { OutgoingMessage, Redeliver, type AmqpContext } from '@app/amqp';
 import type { ClaimMessage } from '@app/contracts';
 import { OperationStateRepository } from '@app/database';
 import { DatabaseRetry, isDataError } from './database-retry';
-import { MessageSenders, senderOf } from './message-senders';
+import { MessageSenders, ofAnotherPool, senderOf } from './message-senders';
 import { MessageSigner } from './message-signer';
 import { RelaySettings } from './relay.settings';
 
@@ -39,18 +39,25 @@ export class ClaimsController implements BeforeApplicationShutdown {
   ): Promise<OutgoingMessage> {
     const sender = senderOf(context);
     const replyTo = context.getMessage().properties.replyTo as string | undefined;
-    const refused = await this.senders.checkClaim(claim, sender, replyTo);
-    if (refused !== undefined) {
-      return this.senders.refuse('claim', claim.operationId, sender, refused);
+    const checked = this.senders.checkClaim(claim, sender, replyTo);
+    if ('refused' in checked) {
+      return this.senders.refuse('claim', claim.operationId, sender, checked.refused);
     }
+    const { pool } = checked;
+    let decision: Awaited<ReturnType<OperationStateRepository['decideClaim']>>;
     try {
-      const result = await this.retry.run('claim', () => this.state.decideClaim(claim));
-      const signed = this.signer.claimResult(result, claim);
-      return new OutgoingMessage(signed.body, result.kind, signed.headers);
+      decision = await this.retry.run('claim', () => this.state.decideClaim(claim, pool));
     } catch (error) {
       if (isDataError(error)) throw error;
       throw stopping();
     }
+    if (decision.kind === 'another-pool') {
+      const reason = ofAnotherPool(claim.operationId, decision, pool);
+      return this.senders.refuse('claim', claim.operationId, sender, reason);
+    }
+    if (decision.granted) this.senders.claimed(claim, pool);
+    const signed = this.signer.claimResult(decision, claim);
+    return new OutgoingMessage(signed.body, decision.kind, signed.headers);
   }
 
   beforeApplicationShutdown(): void {

@@ -75,23 +75,32 @@ export class MessageSenders {
     return owner ? judge(owner) : this.owners.read(event.operationId).then(judge);
   }
 
-  /** A claim: from the user of the operation's pool, for the sender itself, answered to its own queue. */
-  async checkClaim(
+  /**
+   * A claim: from a pool's user, for the sender itself, answered to its own queue. The
+   * pool is the sender's; that it is the operation's too is checked where the claim is
+   * decided, in the same statement.
+   */
+  checkClaim(
     claim: ClaimMessage,
     sender: Sender,
     replyTo: string | undefined,
-  ): Promise<Verdict> {
+  ): { pool: string } | { refused: string } {
     const pool = poolOfBrokerUser(this.vhost, sender.userId);
-    if (pool === undefined) return notAPoolUser(sender);
+    if (pool === undefined) return { refused: notAPoolUser(sender) };
     if (claim.dispatcherId !== sender.appId) {
-      return `a claim for dispatcher ${claim.dispatcherId} sent by ${sender.appId ?? '(no app-id)'}`;
+      return {
+        refused: `a claim for dispatcher ${claim.dispatcherId} sent by ${sender.appId ?? '(no app-id)'}`,
+      };
     }
     const own = Queues.control(pool, claim.dispatcherId);
     if (replyTo !== own || claim.replyTo !== own)
-      return `a claim answered to ${replyTo ?? claim.replyTo}, not to ${own}`;
-    const owner = await this.owners.read(claim.operationId, false);
-    if (owner && owner.pool !== pool) return ofAnotherPool(claim.operationId, owner, pool);
-    return undefined;
+      return { refused: `a claim answered to ${replyTo ?? claim.replyTo}, not to ${own}` };
+    return { pool };
+  }
+
+  /** A granted claim: the relay knows the operation's owner without asking PostgreSQL. */
+  claimed(claim: ClaimMessage, pool: string): void {
+    this.owners.claimed(claim.operationId, pool, claim.dispatcherId);
   }
 
   /** Records the refusal and gives the error whose message is the dead letter's reason. */
@@ -128,6 +137,6 @@ function notAPoolUser(sender: Sender): string {
   return `sent by broker user ${sender.userId ?? '(none)'}, which is no dispatcher pool's user`;
 }
 
-function ofAnotherPool(operationId: string, owner: OperationOwner, pool: string): string {
+export function ofAnotherPool(operationId: string, owner: { pool: string }, pool: string): string {
   return `operation ${operationId} is of pool ${owner.pool}, not of ${pool}`;
 }

@@ -47,6 +47,11 @@ export class OperationOwners implements BeforeApplicationShutdown {
     return owner?.settled ? owner : undefined;
   }
 
+  /** This relay granted the claim: pool and holder are now fixed. */
+  claimed(operationId: string, pool: string, holder: string): void {
+    this.keep(operationId, { pool, status: 'running', holder, settled: true });
+  }
+
   /** The owner as kept, else as the database says now; undefined for an unknown operation. */
   read(operationId: string, fresh = true): Promise<OperationOwner | undefined> {
     const kept = this.known.get(operationId);

@@ -143,10 +143,10 @@ describe('relay', () => {
   }
 
   const operation = async (id: string) => {
-    const [row]: { status: string; dispatched_at: Date | null }[] = await ds.query(
-      `SELECT status, dispatched_at FROM operations WHERE id = $1`,
-      [id],
-    );
+    const [row]: { status: string; dispatched_at: Date | null; dispatcher_id: string | null }[] =
+      await ds.query(`SELECT status, dispatched_at, dispatcher_id FROM operations WHERE id = $1`, [
+        id,
+      ]);
     return row;
   };
 
@@ -421,6 +421,8 @@ describe('relay', () => {
     ]);
     assert.equal(await channel.get(own), false, 'none was answered');
     assert.equal((await operation(mine.id)).status, 'dispatched');
+    const foreign = await operation(op.id);
+    assert.ok(foreign.status !== 'running' && foreign.dispatcher_id === null, 'not claimed');
   });
 
   it('dead-letters events not sent by the claim holder of the operation, and changes nothing', async () => {

@@ -4,6 +4,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { OperationPlan } from '@app/catalogue';
 import type {
   ClaimMessage,
+  ClaimResultMessage,
   HeartbeatMessage,
   OperationStatus,
   StatusMessage,
@@ -205,10 +206,17 @@ describe('OperationStateRepository', () => {
   });
 
   describe('claim', () => {
+    /** A claim by a dispatcher of the operations' own pool, answered. */
+    const decide = async (message: ClaimMessage): Promise<ClaimResultMessage> => {
+      const decision = await state.decideClaim(message, 'default');
+      assert.equal(decision.kind, 'claim-result');
+      return decision;
+    };
+
     for (const from of ['queued', 'dispatched'] as const) {
       it(`grants a ${from} operation and moves it to running on the claimant`, async () => {
         const id = await inStatus(from);
-        const result = await state.decideClaim(claim(id, 'dispatcher-7'));
+        const result = await decide(claim(id, 'dispatcher-7'));
         assert.deepEqual(result, { v: 1, kind: 'claim-result', operationId: id, granted: true });
         const row = await operation(id);
         assert.deepEqual([row.status, row.dispatcher_id], ['running', 'dispatcher-7']);
@@ -218,11 +226,11 @@ describe('OperationStateRepository', () => {
 
     it('grants the same dispatcher again, and refuses another with the reason', async () => {
       const id = await inStatus('dispatched');
-      assert.equal((await state.decideClaim(claim(id, 'dispatcher-7'))).granted, true);
+      assert.equal((await decide(claim(id, 'dispatcher-7'))).granted, true);
       const started = (await operation(id)).started_at;
-      assert.equal((await state.decideClaim(claim(id, 'dispatcher-7'))).granted, true);
+      assert.equal((await decide(claim(id, 'dispatcher-7'))).granted, true);
       assert.deepEqual((await operation(id)).started_at, started, 'the first start counts');
-      assert.deepEqual(await state.decideClaim(claim(id, 'dispatcher-8')), {
+      assert.deepEqual(await decide(claim(id, 'dispatcher-8')), {
         v: 1,
         kind: 'claim-result',
         operationId: id,
@@ -235,19 +243,29 @@ describe('OperationStateRepository', () => {
     it('refuses an operation a cancel got to first, and an unknown one', async () => {
       const id = await inStatus('dispatched');
       assert.equal(await state.cancel(id, 'changed my mind'), 'cancelled');
-      const refused = await state.decideClaim(claim(id, 'dispatcher-7'));
+      const refused = await decide(claim(id, 'dispatcher-7'));
       assert.deepEqual([refused.granted, refused.reason], [false, 'operation is cancelled']);
       const row = await operation(id);
       assert.deepEqual([row.status, row.dispatcher_id, row.started_at], ['cancelled', null, null]);
-      const unknown = await state.decideClaim(claim(randomUUID(), 'dispatcher-7'));
+      const unknown = await decide(claim(randomUUID(), 'dispatcher-7'));
       assert.deepEqual([unknown.granted, unknown.reason], [false, 'unknown operation']);
+    });
+
+    it('answers no claimant of another pool, and leaves the operation as it was', async () => {
+      const id = await inStatus('dispatched');
+      assert.deepEqual(await state.decideClaim(claim(id, 'dispatcher-7'), 'gpu'), {
+        kind: 'another-pool',
+        pool: 'default',
+      });
+      const row = await operation(id);
+      assert.deepEqual([row.status, row.dispatcher_id, row.started_at], ['dispatched', null, null]);
     });
 
     it('lets exactly one of two racing dispatchers win', async () => {
       const id = await inStatus('dispatched');
       const results = await Promise.all([
-        state.decideClaim(claim(id, 'dispatcher-a')),
-        state.decideClaim(claim(id, 'dispatcher-b')),
+        decide(claim(id, 'dispatcher-a')),
+        decide(claim(id, 'dispatcher-b')),
       ]);
       assert.equal(results.filter((result) => result.granted).length, 1);
     });

@@ -32,6 +32,13 @@ export interface CreateOptions {
   actor?: string | null;
 }
 
+/** A claim for an operation of another pool than the claimant's: refused, not answered. */
+export interface ClaimOfAnotherPool {
+  kind: 'another-pool';
+  /** The operation's own pool. */
+  pool: string;
+}
+
 /** What a retry is planned from: the stored operation that ended. */
 export interface RetrySource {
   id: string;
@@ -276,23 +283,25 @@ export class OperationStateRepository {
   /**
    * Decides which dispatcher runs an operation. A claim is granted only while the
    * operation is still queued or dispatched (or already running on the same dispatcher,
-   * when it asks again), in the same UPDATE that moves it to `running`: a cancel that got
-   * to the database first always wins, and no operation runs twice. One round trip when
-   * granted, two when refused (the reason is read).
+   * when it asks again), and only to a dispatcher of the operation's pool, in the same
+   * UPDATE that moves it to `running`: a cancel that got to the database first always wins,
+   * and no operation runs twice. One round trip when granted, two when refused (the reason
+   * is read); a claimant of another pool gets no answer but the operation's pool.
    */
   async decideClaim(
     claim: ClaimMessage,
+    pool: string,
     manager: EntityManager = this.dataSource.manager,
-  ): Promise<ClaimResultMessage> {
+  ): Promise<ClaimResultMessage | ClaimOfAnotherPool> {
     const granted = await updateReturning<{ id: string }>(
       manager,
       `UPDATE operations
           SET status = 'running', dispatcher_id = $2,
               started_at = COALESCE(started_at, now()), heartbeat_at = now()
-        WHERE id = $1
+        WHERE id = $1 AND pool = $3
           AND (status IN (${CLAIMABLE}) OR (status = 'running' AND dispatcher_id = $2))
         RETURNING id`,
-      [claim.operationId, claim.dispatcherId],
+      [claim.operationId, claim.dispatcherId, pool],
     );
     const result = {
       v: CONTRACT_VERSION,
@@ -300,10 +309,10 @@ export class OperationStateRepository {
       operationId: claim.operationId,
     } as const;
     if (granted.length > 0) return { ...result, granted: true };
-    const [row] = await manager.query<{ status: string; dispatcher_id: string | null }[]>(
-      `SELECT status, dispatcher_id FROM operations WHERE id = $1`,
-      [claim.operationId],
-    );
+    const [row] = await manager.query<
+      { status: string; dispatcher_id: string | null; pool: string }[]
+    >(`SELECT status, dispatcher_id, pool FROM operations WHERE id = $1`, [claim.operationId]);
+    if (row && row.pool !== pool) return { kind: 'another-pool', pool: row.pool };
     const reason = !row
       ? 'unknown operation'
       : row.status === 'running'
