@@ -91,6 +91,8 @@ export function printTable(figures: BenchFigures): void {
       ['operations × lines', `${t.operations} × ${t.linesPerOperation}`],
       ['1. POSTs answered (s)', fixed(t.postSeconds, 3)],
       ['1. first POST → all succeeded (s)', fixed(t.secondsToAllSucceeded, 3)],
+      ['1. first POST → every task started (s)', fixed(t.secondsToAllStarted, 3)],
+      ['1. first POST → every task finished (s)', fixed(t.secondsToAllFinished, 3)],
       ['1. first POST → last line committed (s)', fixed(t.secondsToLastLineCommitted, 3)],
       ['1. succeeded', `${t.succeeded} / ${t.operations}`],
       ['1. rows stored (incl. system lines)', String(t.rowsStored)],

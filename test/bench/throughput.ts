@@ -16,6 +16,9 @@ export interface ThroughputFigures {
   secondsToAllSucceeded: number;
   /** First POST → max(stored_at) of their lines (the last commit's transaction start). */
   secondsToLastLineCommitted: number;
+  /** First POST → the last task's started_at, and → the last task's finished_at (dispatcher clock). */
+  secondsToAllStarted: number;
+  secondsToAllFinished: number;
   linesPerSecond: number;
   rowsPerSecond: number;
   postSeconds: number;
@@ -74,12 +77,14 @@ export async function measureThroughput(
   const [summary] = await stack.query(
     `SELECT (SELECT count(*) FROM operations WHERE id = ANY($1) AND status = 'succeeded')::int AS succeeded,
             (SELECT count(*) FROM log_lines WHERE operation_id = ANY($1))::bigint AS stored,
-            (SELECT max(stored_at) FROM log_lines WHERE operation_id = ANY($1)) AS last_stored`,
+            (SELECT max(stored_at) FROM log_lines WHERE operation_id = ANY($1)) AS last_stored,
+            (SELECT max(started_at) FROM tasks WHERE operation_id = ANY($1)) AS last_started,
+            (SELECT max(finished_at) FROM tasks WHERE operation_id = ANY($1)) AS last_finished`,
     [ids],
   );
   const linesPrinted = operations * lines;
-  const secondsToLastLineCommitted =
-    (new Date(summary.last_stored).getTime() - startedAt.getTime()) / 1000;
+  const secondsAfterStart = (at: string | Date): number =>
+    (new Date(at).getTime() - startedAt.getTime()) / 1000;
   return {
     operations: operations,
     linesPerOperation: lines,
@@ -87,7 +92,9 @@ export async function measureThroughput(
     rowsStored: Number(summary.stored),
     succeeded: summary.succeeded,
     secondsToAllSucceeded,
-    secondsToLastLineCommitted,
+    secondsToLastLineCommitted: secondsAfterStart(summary.last_stored),
+    secondsToAllStarted: secondsAfterStart(summary.last_started),
+    secondsToAllFinished: secondsAfterStart(summary.last_finished),
     linesPerSecond: linesPrinted / secondsToAllSucceeded,
     rowsPerSecond: Number(summary.stored) / secondsToAllSucceeded,
     postSeconds,
