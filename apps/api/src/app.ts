@@ -5,7 +5,7 @@ import { AuditLog } from '@app/database';
 import { ApiAccessSettings } from './access/access.settings';
 import { ApiModule } from './api.module';
 import { API_PREFIX } from './api-prefix';
-import { hardenHttp } from './http-hardening';
+import { hardenHttp } from './http/harden-http';
 
 export { API_PREFIX };
 

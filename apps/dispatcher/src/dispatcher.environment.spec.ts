@@ -32,25 +32,20 @@ describe('dispatcherEnvironment', () => {
     assert.equal(variables.filter((name) => name.startsWith('DISPATCHER_')).length, 19);
   });
 
-  it('requires DISPATCHER_SEALING_KEY_FILE, naming it', () => {
-    for (const value of [undefined, '', ' ']) {
-      assert.throws(
-        () =>
-          dispatcherEnvironment.validate(
-            value === undefined
-              ? { DISPATCHER_SIGNING_PUBLIC_KEY_FILE: REQUIRED.DISPATCHER_SIGNING_PUBLIC_KEY_FILE }
-              : {
-                  DISPATCHER_SIGNING_PUBLIC_KEY_FILE: REQUIRED.DISPATCHER_SIGNING_PUBLIC_KEY_FILE,
-                  DISPATCHER_SEALING_KEY_FILE: value,
-                },
-          ),
-        {
+  const keyFiles: [string, string][] = [
+    ['DISPATCHER_SEALING_KEY_FILE', "the path of the pool's sealing-<pool>.key file"],
+    ['DISPATCHER_SIGNING_PUBLIC_KEY_FILE', 'the path of the relay-signing.pub file'],
+  ];
+  for (const [name, what] of keyFiles) {
+    it(`refuses to start without ${name}, unset, empty or blank, naming it`, () => {
+      for (const value of [undefined, '', ' ']) {
+        assert.throws(() => dispatcherEnvironment.validate({ ...REQUIRED, [name]: value }), {
           name: 'ConfigurationError',
-          message: `DISPATCHER_SEALING_KEY_FILE must name the pool's private sealing key file (sealing-<pool>.key of aegir keys:create), got ${JSON.stringify(value ?? '')}`,
-        },
-      );
-    }
-  });
+          message: `${name} must be set to ${what}, got ${JSON.stringify(value ?? '')}`,
+        });
+      }
+    });
+  }
 
   it('has working defaults for everything but the key files', () => {
     assert.deepEqual(settingsOf({}), {
@@ -76,7 +71,7 @@ describe('dispatcherEnvironment', () => {
     });
   });
 
-  it('reads every variable, and makes the directories absolute', () => {
+  it('reads every variable, and makes the directories and key files absolute', () => {
     const env = {
       DISPATCHER_ID: 'disp-1',
       DISPATCHER_POOL: 'web_2',
@@ -95,7 +90,7 @@ describe('dispatcherEnvironment', () => {
       DISPATCHER_LOG_BATCH_BYTES: '1024',
       DISPATCHER_SPILL_MAX_BYTES: '0',
       DISPATCHER_ANSI: 'keep',
-      DISPATCHER_SEALING_KEY_FILE: '/keys/sealing-web_2.key',
+      DISPATCHER_SEALING_KEY_FILE: 'keys/sealing-web_2.key',
       DISPATCHER_SIGNING_PUBLIC_KEY_FILE: 'keys/relay.pub',
     };
     assert.deepEqual(
@@ -121,22 +116,8 @@ describe('dispatcherEnvironment', () => {
       logBatchBytes: 1024,
       spillMaxBytes: 0,
       ansi: 'keep',
-      sealingKeyFile: '/keys/sealing-web_2.key',
+      sealingKeyFile: join(process.cwd(), 'keys/sealing-web_2.key'),
     });
-  });
-
-  it('refuses to start without DISPATCHER_SIGNING_PUBLIC_KEY_FILE', () => {
-    assert.throws(
-      () =>
-        dispatcherEnvironment.validate({
-          DISPATCHER_SEALING_KEY_FILE: REQUIRED.DISPATCHER_SEALING_KEY_FILE,
-        }),
-      {
-        name: 'ConfigurationError',
-        message:
-          'DISPATCHER_SIGNING_PUBLIC_KEY_FILE must be set to the path of the relay-signing.pub file, got ""',
-      },
-    );
   });
 
   it('treats an empty value as unset', () => {

@@ -82,13 +82,13 @@ export class DispatcherSettings {
 
   /**
    * The pool's private sealing key (`sealing-<pool>.key` of `aegir keys:create`, mode 0600):
-   * it opens the secret params the api sealed. Required.
+   * it opens the secret params the api sealed.
    */
-  @MatchingVariable('DISPATCHER_SEALING_KEY_FILE', /\S/, {
-    rule: "name the pool's private sealing key file (sealing-<pool>.key of aegir keys:create)",
-    emptyIsValue: true,
+  @PathVariable('DISPATCHER_SEALING_KEY_FILE', {
+    required: "the path of the pool's sealing-<pool>.key file",
   })
   readonly sealingKeyFile!: string;
+
   /** The relay's Ed25519 public key (`aegir keys:create`): every dispatch, claim answer and cancel is checked with it. */
   @PathVariable('DISPATCHER_SIGNING_PUBLIC_KEY_FILE', {
     required: 'the path of the relay-signing.pub file',

@@ -1,5 +1,4 @@
 import type { KeyObject } from 'node:crypto';
-import { resolve } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import type { OperationType } from '@app/catalogue';
 import type { DispatchMessage } from '@app/contracts';
@@ -19,7 +18,7 @@ export class SecretOpener {
   constructor(settings: DispatcherSettings) {
     this.pool = settings.pool;
     try {
-      this.key = readPrivateKeyFile(resolve(settings.sealingKeyFile), 'sealing');
+      this.key = readPrivateKeyFile(settings.sealingKeyFile, 'sealing');
     } catch (error) {
       if (!(error instanceof KeyFileError)) throw error;
       throw new ConfigurationError(`DISPATCHER_SEALING_KEY_FILE: ${error.message}`);

@@ -79,12 +79,11 @@ describe('relayEnvironment', () => {
     });
   });
 
-  it('refuses to start without RELAY_SIGNING_KEY_FILE', () => {
-    for (const env of [{}, { RELAY_SIGNING_KEY_FILE: '' }]) {
-      assert.throws(() => relayEnvironment.validate(env), {
+  it('refuses to start without RELAY_SIGNING_KEY_FILE, unset, empty or blank', () => {
+    for (const value of [undefined, '', '  ']) {
+      assert.throws(() => relayEnvironment.validate({ RELAY_SIGNING_KEY_FILE: value }), {
         name: 'ConfigurationError',
-        message:
-          'RELAY_SIGNING_KEY_FILE must be set to the path of the relay-signing.key file, got ""',
+        message: `RELAY_SIGNING_KEY_FILE must be set to the path of the relay-signing.key file, got ${JSON.stringify(value ?? '')}`,
       });
     }
   });

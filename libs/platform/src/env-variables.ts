@@ -114,10 +114,11 @@ export function TextVariable(name: string): PropertyDecorator {
 }
 
 /**
- * A path, made absolute against the working directory. `required` (what the path is, e.g.
- * "the path of the relay's signing key") makes it a variable without a default.
+ * A path, made absolute against the working directory; a value of white space alone is
+ * unset, as an empty one is (it would name a file called " "). `required` (what the path
+ * is, e.g. "the path of the relay's signing key") makes it a variable without a default.
  */
 export function PathVariable(name: string, options: { required?: string } = {}): PropertyDecorator {
   const rules = options.required ? [IsDefined({ message: `be set to ${options.required}` })] : [];
-  return variable(name, {}, (raw) => resolve(raw), rules);
+  return variable(name, {}, (raw) => (raw.trim() === '' ? undefined : resolve(raw)), rules);
 }

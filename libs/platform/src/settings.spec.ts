@@ -65,6 +65,23 @@ describe('settings read from the environment', () => {
       read({ EXAMPLE_COUNT: '', EXAMPLE_PORT: '', EXAMPLE_MODE: '', EXAMPLE_DIR: '' }),
       defaults,
     );
+    assert.deepEqual(read({ EXAMPLE_DIR: ' \t' }), defaults, 'a blank path is unset too');
+  });
+
+  it('refuses to go without a required path, empty or blank, naming what it must be', () => {
+    class KeySettings {
+      @PathVariable('EXAMPLE_KEY_FILE', { required: 'the path of the example.key file' })
+      readonly keyFile!: string;
+    }
+    for (const value of [undefined, '', '  ']) {
+      assert.throws(() => readSettings(KeySettings, { EXAMPLE_KEY_FILE: value }), {
+        name: 'ConfigurationError',
+        message: `EXAMPLE_KEY_FILE must be set to the path of the example.key file, got ${JSON.stringify(value ?? '')}`,
+      });
+    }
+    assert.deepEqual(readSettings(KeySettings, { EXAMPLE_KEY_FILE: 'keys/example.key' }), {
+      keyFile: resolve('keys/example.key'),
+    });
   });
 
   it('parses every kind of value', () => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hostName } from '../http-hardening';
 import { RefusalBudget } from './refusal-recorder';
 
 describe('RefusalBudget', () => {
@@ -14,14 +13,5 @@ describe('RefusalBudget', () => {
     assert.equal(budget.take('10.0.0.1'), 'skip');
     now += 1;
     assert.deepEqual(taken(), ['record', 'record', 'suppress', 'skip']);
-  });
-});
-
-describe('hostName', () => {
-  it('takes the name of a Host header, without its port, in lower case', () => {
-    assert.equal(hostName('API.example.com:8443'), 'api.example.com');
-    assert.equal(hostName('api.example.com'), 'api.example.com');
-    assert.equal(hostName('[::1]:3000'), '[::1]');
-    assert.equal(hostName('127.0.0.1:3000'), '127.0.0.1');
   });
 });
