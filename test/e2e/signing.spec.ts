@@ -13,7 +13,7 @@ import {
   type ClaimMessage,
   type SignedDispatchMessage,
 } from '@app/contracts';
-import { KeyFileNames, readPrivateKeyFile } from '@app/platform';
+import { readPrivateKeyFile } from '@app/platform';
 import { RawAmqp } from '../support/services';
 import { Stack } from '../support/stack';
 import { sleep, waitUntil } from '../support/wait';
@@ -35,7 +35,7 @@ describe('signed dispatch: what the relay did not sign never runs', () => {
   before(async () => {
     stack = await Stack.start({ prefix: 'aegir_e2e_sign' });
     amqp = await RawAmqp.connect(stack.vhost.url);
-    relayKey = readPrivateKeyFile(join(stack.keysDir, KeyFileNames.signingPrivate), 'signing');
+    relayKey = readPrivateKeyFile(stack.keys.signingKey, 'signing');
   });
 
   after(async () => {

@@ -1,22 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createKeySet, KeyFileNames } from '@app/platform';
 import { createTestVhost } from '../support/broker';
+import { createTestKeys } from '../support/keys';
 import { AppProcess, type AppName } from '../support/processes';
 import { fixtures } from '../support/stack';
 
 /** Start-up refuses bad configuration with a message that says what and where. */
 describe('start-up checks', () => {
   let brokenCatalogue: string;
-  /** The key files of `aegir keys:create`. */
-  const keysDir = mkdtempSync(join(tmpdir(), 'aegir-startup-keys-'));
-  createKeySet(keysDir, ['default']);
-  const signingKey = join(keysDir, KeyFileNames.signingPrivate);
-  const signingPublicKey = join(keysDir, KeyFileNames.signingPublic);
+  const keys = createTestKeys();
   const databaseUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
   const amqpUrl = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
   const common = {
@@ -25,22 +20,11 @@ describe('start-up checks', () => {
     CATALOGUE_DIR: fixtures.catalogueDir,
     PLAYBOOKS_DIR: fixtures.playbooksDir,
   };
-  const sealingKey = join(keysDir, KeyFileNames.sealingPrivate('default'));
   /** What each app may hold, as the README and docker/ give it. */
   const base: Record<Exclude<AppName, 'console'>, NodeJS.ProcessEnv> = {
-    api: { ...common, DATABASE_URL: databaseUrl, API_SEALING_KEYS_DIR: keysDir },
-    relay: {
-      ...common,
-      DATABASE_URL: databaseUrl,
-      AMQP_URL: amqpUrl,
-      RELAY_SIGNING_KEY_FILE: signingKey,
-    },
-    dispatcher: {
-      ...common,
-      AMQP_URL: amqpUrl,
-      DISPATCHER_SEALING_KEY_FILE: sealingKey,
-      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: signingPublicKey,
-    },
+    api: { ...common, DATABASE_URL: databaseUrl, ...keys.apiEnv() },
+    relay: { ...common, DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl, ...keys.relayEnv() },
+    dispatcher: { ...common, AMQP_URL: amqpUrl, ...keys.dispatcherEnv() },
   };
 
   /** Starts the app, expects exit code 1 and returns what it wrote to stderr. */
@@ -60,7 +44,7 @@ describe('start-up checks', () => {
 
   after(async () => {
     await rm(brokenCatalogue, { recursive: true, force: true });
-    await rm(keysDir, { recursive: true, force: true });
+    keys.remove();
   });
 
   for (const app of ['api', 'dispatcher'] as const) {
@@ -103,15 +87,15 @@ describe('start-up checks', () => {
       missing,
       /^aegir dispatcher failed to start: DISPATCHER_SEALING_KEY_FILE must name the pool's private sealing key file .*, got ""\n$/,
     );
-    const readable = join(keysDir, 'readable.key');
-    await cp(sealingKey, readable);
+    const readable = join(keys.dir, 'readable.key');
+    await cp(keys.sealingKey('default'), readable);
     await chmod(readable, 0o644);
     const open = await refused('dispatcher', { DISPATCHER_SEALING_KEY_FILE: readable });
     assert.match(
       open,
       /^aegir dispatcher failed to start: DISPATCHER_SEALING_KEY_FILE: .*readable\.key must be readable by its owner only/m,
     );
-    const publicHalf = join(keysDir, KeyFileNames.sealingPublic('default'));
+    const publicHalf = keys.sealingPublicKey('default');
     const wrong = await refused('dispatcher', { DISPATCHER_SEALING_KEY_FILE: publicHalf });
     assert.match(
       wrong,
@@ -158,7 +142,7 @@ describe('start-up checks', () => {
       /^aegir relay failed to start: RELAY_SIGNING_KEY_FILE must be set to the path of the relay-signing\.key file, got ""\n$/,
     );
     const dispatcher = await refused('dispatcher', {
-      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: join(keysDir, 'nowhere.pub'),
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: join(keys.dir, 'nowhere.pub'),
     });
     assert.match(
       dispatcher,
@@ -168,13 +152,13 @@ describe('start-up checks', () => {
 
   it('relay and dispatcher: a key file of the wrong kind or mode is refused, saying why', async () => {
     // the public half where the private key belongs, and the other way round
-    const relay = await refused('relay', { RELAY_SIGNING_KEY_FILE: signingPublicKey });
+    const relay = await refused('relay', { RELAY_SIGNING_KEY_FILE: keys.signingPublicKey });
     assert.match(
       relay,
       /RELAY_SIGNING_KEY_FILE: \S+relay-signing\.pub must be readable by its owner only/,
     );
     const dispatcher = await refused('dispatcher', {
-      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: signingKey,
+      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: keys.signingKey,
     });
     assert.match(
       dispatcher,

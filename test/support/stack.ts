@@ -11,9 +11,10 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { loadCatalogue } from '@app/catalogue';
-import { createKeySet, freeLocalPort, KeyFileNames } from '@app/platform';
+import { freeLocalPort } from '@app/platform';
 import { createTestVhost, type TestVhost } from './broker';
 import { createTestDatabase, type TestDatabase } from './database';
+import { createTestKeys, type TestKeys } from './keys';
 import { AppProcess, appEntry, repoRoot, type AppName } from './processes';
 
 const run = promisify(execFile);
@@ -59,8 +60,6 @@ function baseEnv(): NodeJS.ProcessEnv {
  */
 export class Stack {
   readonly apps = new Map<AppName, AppProcess>();
-  /** The key files of `aegir keys:create` (test/support makes them with createKeySet). */
-  keysDir = '';
   private client?: Client;
   private readonly agent = new HttpAgent({ keepAlive: true });
   /** An admin token (`aegir token:create --role admin`), sent by `request` unless told otherwise. */
@@ -73,6 +72,8 @@ export class Stack {
     /** The dispatcher's DISPATCHER_STATE_DIR and DISPATCHER_WORK_DIR. */
     readonly stateDir: string,
     readonly workDir: string,
+    /** The key files of `aegir keys:create`: for the dispatcher's pool and the catalogue's. */
+    readonly keys: TestKeys,
     private readonly env: Record<AppName, NodeJS.ProcessEnv>,
   ) {}
 
@@ -115,9 +116,8 @@ export class Stack {
       CATALOGUE_DIR: options.catalogueDir ?? fixtures.catalogueDir,
       PLAYBOOKS_DIR: options.playbooksDir ?? fixtures.playbooksDir,
     };
-    const keysDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-keys-'));
     const pool = options.env?.dispatcher?.DISPATCHER_POOL ?? 'default';
-    createKeySet(keysDir, [
+    const keys = createTestKeys([
       pool,
       ...cataloguePools(catalogue.CATALOGUE_DIR, catalogue.PLAYBOOKS_DIR),
     ]);
@@ -127,7 +127,7 @@ export class Stack {
         ...catalogue,
         DATABASE_URL: db.url,
         API_PORT: String(port),
-        API_SEALING_KEYS_DIR: keysDir,
+        ...keys.apiEnv(),
         // tests poll the api hard; the rate limits have a spec of their own
         API_RATE_LIMIT: '1000000',
         ...options.env?.api,
@@ -137,7 +137,7 @@ export class Stack {
         DATABASE_URL: db.url,
         AMQP_URL: vhost.url,
         RELAY_OUTBOX_POLL_MS: '500',
-        RELAY_SIGNING_KEY_FILE: join(keysDir, KeyFileNames.signingPrivate),
+        ...keys.relayEnv(),
         ...options.env?.relay,
       },
       dispatcher: {
@@ -149,8 +149,7 @@ export class Stack {
         DISPATCHER_KILL_GRACE_MS: '1000',
         DISPATCHER_STATE_DIR: stateDir,
         DISPATCHER_WORK_DIR: workDir,
-        DISPATCHER_SIGNING_PUBLIC_KEY_FILE: join(keysDir, KeyFileNames.signingPublic),
-        DISPATCHER_SEALING_KEY_FILE: join(keysDir, KeyFileNames.sealingPrivate(pool)),
+        ...keys.dispatcherEnv(pool),
         ...options.env?.dispatcher,
       },
       console: {
@@ -158,12 +157,19 @@ export class Stack {
         ...catalogue,
         DATABASE_URL: db.url,
         AMQP_URL: vhost.url,
-        API_SEALING_KEYS_DIR: keysDir,
+        ...keys.apiEnv(),
         ...options.env?.console,
       },
     };
-    const stack = new Stack(db, vhost, `http://127.0.0.1:${port}/api/v1`, stateDir, workDir, env);
-    stack.keysDir = keysDir;
+    const stack = new Stack(
+      db,
+      vhost,
+      `http://127.0.0.1:${port}/api/v1`,
+      stateDir,
+      workDir,
+      keys,
+      env,
+    );
     try {
       await stack.setUpBroker();
       stack.token = await stack.createToken('stack-admin', 'admin');
@@ -398,7 +404,7 @@ export class Stack {
     if (this.brokerDir) await rm(this.brokerDir, { recursive: true, force: true });
     await rm(this.stateDir, { recursive: true, force: true });
     await rm(this.workDir, { recursive: true, force: true });
-    if (this.keysDir) await rm(this.keysDir, { recursive: true, force: true });
+    this.keys.remove();
   }
 }
 

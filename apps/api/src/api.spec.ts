@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,9 +9,10 @@ import { ModulesContainer } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { isSealedValue } from '@app/contracts';
 import { ApiTokenRepository, type OperationView } from '@app/database';
-import { createKeySet, KeyFileNames, openSecret, readPrivateKeyFile } from '@app/platform';
+import { openSecret, readPrivateKeyFile } from '@app/platform';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { createTestKeys, type TestKeys } from '../../../test/support/keys';
 import { ApiModule } from './api.module';
 import { createApiApp } from './app';
 
@@ -34,7 +34,7 @@ describe('api', () => {
   let base: string;
   /** Every request of this file is an admin's; the roles and scopes have test/e2e/auth.spec.ts. */
   let authorization: string;
-  let keysDir: string;
+  let keys: TestKeys;
 
   const call = async <T = any>(method: string, path: string, body?: unknown): Promise<Reply<T>> => {
     const response = await fetch(`${base}/api/v1${path}`, {
@@ -55,12 +55,10 @@ describe('api', () => {
 
   before(async () => {
     db = await createTestDatabase('aegir_test_api');
-    keysDir = mkdtempSync(join(tmpdir(), 'aegir-api-keys-'));
-    createKeySet(keysDir, ['default']);
-    Object.assign(process.env, fixtures, {
+    keys = createTestKeys();
+    Object.assign(process.env, fixtures, keys.apiEnv(), {
       DATABASE_URL: db.url,
       LOG_LEVEL: 'warn',
-      API_SEALING_KEYS_DIR: keysDir,
     });
     app = await createApiApp();
     await app.listen(0, '127.0.0.1');
@@ -73,7 +71,7 @@ describe('api', () => {
   after(async () => {
     await app?.close();
     await db?.drop();
-    rmSync(keysDir, { recursive: true, force: true });
+    keys?.remove();
   });
 
   describe('POST /operations', () => {
@@ -849,7 +847,7 @@ describe('api', () => {
       );
       assert.deepEqual(outbox.payload.params.password, row.params.password);
       const opened = await openSecret(
-        readPrivateKeyFile(join(keysDir, KeyFileNames.sealingPrivate('default')), 'sealing'),
+        readPrivateKeyFile(keys.sealingKey('default'), 'sealing'),
         { pool: 'default', param: 'password' },
         row.params.password,
       );

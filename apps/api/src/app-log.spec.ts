@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiTokenRepository } from '@app/database';
-import { createKeySet, freeLocalPort } from '@app/platform';
+import { freeLocalPort } from '@app/platform';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import {
@@ -12,6 +9,7 @@ import {
   testDataSourceOptions,
   type TestDatabase,
 } from '../../../test/support/database';
+import { createTestKeys, type TestKeys } from '../../../test/support/keys';
 import { AppProcess } from '../../../test/support/processes';
 import { fixtures } from '../../../test/support/stack';
 
@@ -21,11 +19,11 @@ describe("the api's log", () => {
   let api: AppProcess;
   let base: string;
   let token: string;
-  const keysDir = mkdtempSync(join(tmpdir(), 'aegir-applog-keys-'));
+  let keys: TestKeys;
 
   before(async () => {
     db = await createTestDatabase('aegir_test_applog');
-    createKeySet(keysDir, ['default']);
+    keys = createTestKeys();
     const ds = new DataSource(testDataSourceOptions(db.url));
     await ds.initialize();
     try {
@@ -42,7 +40,7 @@ describe("the api's log", () => {
       PLAYBOOKS_DIR: fixtures.playbooksDir,
       DATABASE_URL: db.url,
       API_PORT: String(port),
-      API_SEALING_KEYS_DIR: keysDir,
+      ...keys.apiEnv(),
       LOG_LEVEL: 'info',
     });
     await api.waitFor('api ready');
@@ -51,7 +49,7 @@ describe("the api's log", () => {
   after(async () => {
     await api?.stop();
     await db?.drop();
-    rmSync(keysDir, { recursive: true, force: true });
+    keys?.remove();
   });
 
   it('holds neither the SQL parameters of a failed query, nor the body, nor the Authorization header', async () => {

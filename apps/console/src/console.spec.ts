@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,11 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { declareTopology } from '@app/amqp';
 import { brokerTopology, brokerUsers } from '@app/contracts';
-import { createKeySet } from '@app/platform';
 import { connect, type ChannelModel } from 'amqplib';
 import { Client } from 'pg';
 import { createTestVhost, queueDepths, type TestVhost } from '../../../test/support/broker';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { createTestKeys } from '../../../test/support/keys';
 import { buildParams } from './flags';
 import { printable } from './dead-letters';
 import { formatDuration, formatLines } from './format';
@@ -210,12 +209,11 @@ describe('aegir console', () => {
       noKeys.stderr,
       /^error: this type has secret parameters: set API_SEALING_KEYS_DIR/,
     );
-    const keysDir = mkdtempSync(join(tmpdir(), 'aegir-console-keys-'));
+    const keys = createTestKeys();
     try {
-      createKeySet(keysDir, ['default']);
       const created = await aegir(
         ['op:create', 'test.secret', '-t', 'web1', '-p', `password=${password}`, '--json'],
-        { DATABASE_URL: db.url, API_SEALING_KEYS_DIR: keysDir },
+        { DATABASE_URL: db.url, ...keys.apiEnv() },
       );
       assert.equal(created.code, 0, created.stderr);
       const view = JSON.parse(created.stdout) as { id: string; params: unknown };
@@ -233,7 +231,7 @@ describe('aegir console', () => {
         assert.ok(!output.includes(password));
       }
     } finally {
-      rmSync(keysDir, { recursive: true, force: true });
+      keys.remove();
     }
   });
 

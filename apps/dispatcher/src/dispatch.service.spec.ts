@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID, type KeyObject } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,7 +9,7 @@ import { Test } from '@nestjs/testing';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import * as amqplib from 'amqplib';
 import { declareTopology, startAmqpMicroservice } from '@app/amqp';
-import { createKeySet, KeyFileNames, readPrivateKeyFile } from '@app/platform';
+import { readPrivateKeyFile } from '@app/platform';
 import {
   brokerTopology,
   Exchanges,
@@ -23,6 +23,7 @@ import {
   type StatusMessage,
 } from '@app/contracts';
 import { createTestVhost, type TestVhost } from '../../../test/support/broker';
+import { createTestKeys, type TestKeys } from '../../../test/support/keys';
 import { fixtures } from '../../../test/support/stack';
 import { DispatcherModule } from './dispatcher.module';
 
@@ -38,6 +39,7 @@ describe('DispatchService', () => {
   let channel: ConfirmChannel;
   let dispatcher: INestApplication | undefined;
   let workDir: string;
+  let keys: TestKeys;
   const claims: ConsumeMessage[] = [];
   const statuses: StatusMessage[] = [];
   /** The spec plays the relay: it signs with the relay's key. */
@@ -46,13 +48,9 @@ describe('DispatchService', () => {
   before(async () => {
     vhost = await createTestVhost('aegir_test_dispatch');
     workDir = await mkdtemp(join(tmpdir(), 'aegir-dispatch-spec-'));
-    const keysDir = join(workDir, 'keys');
-    await mkdir(keysDir, { mode: 0o700 });
-    createKeySet(keysDir, ['default']);
-    relayKey = readPrivateKeyFile(join(keysDir, KeyFileNames.signingPrivate), 'signing');
-    Object.assign(process.env, {
-      DISPATCHER_SEALING_KEY_FILE: join(keysDir, KeyFileNames.sealingPrivate('default')),
-      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: join(keysDir, KeyFileNames.signingPublic),
+    keys = createTestKeys();
+    relayKey = readPrivateKeyFile(keys.signingKey, 'signing');
+    Object.assign(process.env, keys.dispatcherEnv(), {
       AMQP_URL: vhost.url,
       CATALOGUE_DIR: fixtures.catalogueDir,
       PLAYBOOKS_DIR: fixtures.playbooksDir,
@@ -91,6 +89,7 @@ describe('DispatchService', () => {
     await connection?.close();
     await vhost?.delete();
     await rm(workDir, { recursive: true, force: true });
+    keys?.remove();
   });
 
   async function waitFor<T>(what: string, find: () => T | undefined, ms = 10_000): Promise<T> {

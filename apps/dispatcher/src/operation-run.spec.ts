@@ -15,7 +15,7 @@ import {
   type LogStream,
   type StatusMessage,
 } from '@app/contracts';
-import { createKeySet, KeyFileNames, readSettings, SealingKeys } from '@app/platform';
+import { readSettings, SealingKeys } from '@app/platform';
 import {
   ProcessRunner,
   RunnerModule,
@@ -24,9 +24,7 @@ import {
   type RunResult,
 } from '@app/runner';
 import { Test } from '@nestjs/testing';
-
-/** Required by the settings; OperationRun runs what was checked already and never reads it. */
-const UNREAD_KEY_FILE = '/nonexistent/relay-signing.pub';
+import { createTestKeys, type TestKeys } from '../../../test/support/keys';
 import { DispatcherSettings } from './dispatcher.settings';
 import { OperationEvents } from './operation-events';
 import { OperationRun, systemLine, taskOutcome } from './operation-run';
@@ -116,6 +114,7 @@ describe('OperationRun', () => {
   let closeRunnerModule: () => Promise<void>;
   let opener: SecretOpener;
   let sealingKeys: SealingKeys;
+  let keys: TestKeys;
 
   before(async () => {
     // The runner the dispatcher gets: the RunnerModule's, through Nest's injector.
@@ -123,16 +122,14 @@ describe('OperationRun', () => {
     runner = moduleRef.get(ProcessRunner);
     closeRunnerModule = () => moduleRef.close();
     base = await mkdtemp(join(tmpdir(), 'aegir-operation-run-'));
-    await mkdir(join(base, 'keys'), { mode: 0o700 });
-    createKeySet(join(base, 'keys'), ['default', 'other']);
-    sealingKeys = new SealingKeys(join(base, 'keys'));
+    keys = createTestKeys(['default', 'other']);
+    sealingKeys = new SealingKeys(keys.dir);
     config = readSettings(DispatcherSettings, {
-      DISPATCHER_SIGNING_PUBLIC_KEY_FILE: UNREAD_KEY_FILE,
+      ...keys.dispatcherEnv(),
       DISPATCHER_ID,
       DISPATCHER_WORK_DIR: join(base, 'work'),
       DISPATCHER_STATE_DIR: join(base, 'state'),
       DISPATCHER_KILL_GRACE_MS: '500',
-      DISPATCHER_SEALING_KEY_FILE: join(base, 'keys', KeyFileNames.sealingPrivate('default')),
     });
     opener = new SecretOpener(config);
     catalogue = loadCatalogue({
@@ -144,6 +141,7 @@ describe('OperationRun', () => {
   after(async () => {
     await closeRunnerModule();
     await rm(base, { recursive: true, force: true });
+    keys?.remove();
   });
 
   function start(
@@ -478,10 +476,9 @@ describe('OperationRun', () => {
     async function runHostile(ansi?: 'keep' | 'strip') {
       const message = dispatch('stub.hostile', ['long', 'hostile', 'colour']);
       const runConfig = readSettings(DispatcherSettings, {
-        DISPATCHER_SIGNING_PUBLIC_KEY_FILE: UNREAD_KEY_FILE,
+        ...keys.dispatcherEnv(),
         DISPATCHER_WORK_DIR: config.workDir,
         DISPATCHER_STATE_DIR: config.stateDir,
-        DISPATCHER_SEALING_KEY_FILE: config.sealingKeyFile,
         ...(ansi && { DISPATCHER_ANSI: ansi }),
       });
       const { status, recorder } = await runToEnd(message, { catalogue: stub, config: runConfig });

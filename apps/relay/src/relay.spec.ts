@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomUUID, type KeyObject } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -25,10 +22,11 @@ import {
   type StatusMessage,
 } from '@app/contracts';
 import { OperationStore, type OperationView } from '@app/database';
-import { createKeySet, KeyFileNames, readPublicKeyFile } from '@app/platform';
+import { readPublicKeyFile } from '@app/platform';
 import { sleep, waitUntil } from '../../../test/support/wait';
 import { createBrokerUser, createTestVhost, type TestVhost } from '../../../test/support/broker';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { createTestKeys, type TestKeys } from '../../../test/support/keys';
 import { RelayModule } from './relay.module';
 
 function plan(pool: string): OperationPlan {
@@ -86,18 +84,16 @@ describe('relay', () => {
   /** Created and cancelled before the relay started. */
   let cancelledEarly: OperationView;
   const deadLetters = new Map<string, GetMessage>();
-  let keysDir: string;
+  let keys: TestKeys;
   /** The public half of the relay's signing key: what dispatchers check with. */
   let relayKey: KeyObject;
 
   before(async () => {
     db = await createTestDatabase('aegir_test_relay');
     vhost = await createTestVhost('aegir_test_relay');
-    keysDir = await mkdtemp(join(tmpdir(), 'aegir-relay-keys-'));
-    createKeySet(keysDir, []);
-    relayKey = readPublicKeyFile(join(keysDir, KeyFileNames.signingPublic), 'signing');
-    Object.assign(process.env, {
-      RELAY_SIGNING_KEY_FILE: join(keysDir, KeyFileNames.signingPrivate),
+    keys = createTestKeys([]);
+    relayKey = readPublicKeyFile(keys.signingPublicKey, 'signing');
+    Object.assign(process.env, keys.relayEnv(), {
       DATABASE_URL: db.url,
       AMQP_URL: vhost.url,
       DATABASE_CONNECT_RETRIES: '0',
@@ -132,7 +128,7 @@ describe('relay', () => {
     await connection?.close();
     await vhost?.delete();
     await db?.drop();
-    await rm(keysDir, { recursive: true, force: true });
+    keys?.remove();
   });
 
   /** The message as a dispatcher checks it: signed by the relay over exactly these bytes. */
