@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CatalogueError, loadCatalogue } from '@app/catalogue';
+import { runCli } from '../support/cli';
 import { catalogueCases, type CatalogueCase } from './cases/catalogue-cases';
-import { runConsole } from './support';
 
 interface Dirs {
   dir: string;
@@ -76,7 +76,7 @@ describe('hostile input: catalogue files', () => {
     if (testCase.console) {
       it(`${testCase.name}: refused by aegir op:create`, async () => {
         const dirs = await layOut(testCase);
-        const result = await runConsole(['op:create', 'hostile.base', '--target', 'web1'], {
+        const result = await runCli(['op:create', 'hostile.base', '--target', 'web1'], {
           PATH: process.env.PATH,
           HOME: process.env.HOME,
           CATALOGUE_DIR: dirs.dir,

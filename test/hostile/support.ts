@@ -1,9 +1,4 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { appEntry, repoRoot } from '../support/processes';
 import type { Stack } from '../support/stack';
-
-const run = promisify(execFile);
 
 /** Hostile text: what a client types that a terminal, a parser or PostgreSQL chokes on. */
 export const NUL = '\u0000';
@@ -67,29 +62,6 @@ export async function stateDigest(stack: Stack): Promise<string> {
      ) AS digest`,
   );
   return row.digest;
-}
-
-export interface ConsoleResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The built `aegir` console with exactly this environment (e.g. a catalogue of its own). */
-export async function runConsole(args: string[], env: NodeJS.ProcessEnv): Promise<ConsoleResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [appEntry('console'), ...args], {
-      cwd: repoRoot,
-      env,
-      timeout: 60_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    if (typeof failed.code !== 'number') throw error;
-    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
 }
 
 /** Prints a long or binary value short and legible in an assertion message. */

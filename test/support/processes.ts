@@ -6,6 +6,12 @@ export type AppName = 'api' | 'relay' | 'dispatcher' | 'console';
 
 export const repoRoot = resolve(__dirname, '..', '..', '..');
 
+/** The catalogue and playbooks the tests run (CATALOGUE_DIR, PLAYBOOKS_DIR). */
+export const fixtures = {
+  catalogueDir: resolve(repoRoot, 'test', 'fixtures', 'catalogue'),
+  playbooksDir: resolve(repoRoot, 'test', 'fixtures', 'playbooks'),
+};
+
 /** The compiled apps: `$AEGIR_DIST` (relative to the repository) when set, else `dist/`. */
 export function appEntry(app: AppName): string {
   const dist = resolve(repoRoot, process.env.AEGIR_DIST || 'dist');

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import {
   Agent as HttpAgent,
   request as httpRequest,
@@ -7,22 +6,17 @@ import {
 } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { loadCatalogue } from '@app/catalogue';
 import { freeLocalPort } from '@app/platform';
 import { createTestVhost, type TestVhost } from './broker';
+import { runCli, type CliResult } from './cli';
 import { createTestDatabase, type TestDatabase } from './database';
 import { createTestKeys, type TestKeys } from './keys';
-import { AppProcess, appEntry, repoRoot, type AppName } from './processes';
+import { AppProcess, fixtures, type AppName } from './processes';
 
-const run = promisify(execFile);
-
-export const fixtures = {
-  catalogueDir: resolve(repoRoot, 'test', 'fixtures', 'catalogue'),
-  playbooksDir: resolve(repoRoot, 'test', 'fixtures', 'playbooks'),
-};
+export { fixtures };
 
 export interface StackOptions {
   /** Prefix of the database and vhost names (default `aegir_e2e`). */
@@ -208,22 +202,8 @@ export class Stack {
   }
 
   /** Runs the `aegir` CLI with the stack's console environment (and `env` on top). */
-  async aegir(
-    args: string[],
-    env: NodeJS.ProcessEnv = {},
-  ): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [appEntry('console'), ...args], {
-        cwd: repoRoot,
-        env: { ...this.env.console, ...env },
-        timeout: 60_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code?: number; stdout?: string; stderr?: string };
-      if (typeof failed.code !== 'number') throw error;
-      return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-    }
+  aegir(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    return runCli(args, { ...this.env.console, ...env });
   }
 
   /** `aegir token:create --name NAME --role ROLE [more flags]`; returns the token it printed. */

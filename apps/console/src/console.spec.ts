@@ -1,18 +1,24 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { declareTopology } from '@app/amqp';
 import { brokerTopology, brokerUsers } from '@app/contracts';
 import { connect, type ChannelModel } from 'amqplib';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { createTestVhost, queueDepths, type TestVhost } from '../../../test/support/broker';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import {
+  aegir,
+  createConsoleTestDatabase,
+  type CliResult,
+  type ConsoleTestDatabase,
+} from '../../../test/support/cli';
+import type { TestDatabase } from '../../../test/support/database';
 import { createTestKeys } from '../../../test/support/keys';
 import { buildParams } from './flags';
 import { printable } from './dead-letters';
@@ -20,53 +26,19 @@ import { formatDuration, formatLines } from './format';
 import { firstGap } from './commands/op-log.command';
 
 const runFile = promisify(execFile);
-const root = resolve(__dirname, '../../../..');
-const cli = join(__dirname, 'main.js');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function aegir(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: {
-        ...process.env,
-        CATALOGUE_DIR: join(root, 'test/fixtures/catalogue'),
-        PLAYBOOKS_DIR: join(root, 'test/fixtures/playbooks'),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('aegir console', () => {
+  let cli: ConsoleTestDatabase;
   let db: TestDatabase;
   let sql: Client;
-  let run: (...args: string[]) => Promise<Result>;
+  let run: (...args: string[]) => Promise<CliResult>;
 
   before(async () => {
-    db = await createTestDatabase('aegir_test_console', { migrate: false });
-    run = (...args) => aegir(args, { DATABASE_URL: db.url });
+    cli = await createConsoleTestDatabase('aegir_test_console', { migrate: false });
+    ({ db, sql, run } = cli);
   });
 
-  after(async () => {
-    await sql?.end();
-    await db?.drop();
-  });
+  after(() => cli?.close());
 
   it('db:migrate applies the migrations to an empty database, then has nothing to do', async () => {
     const first = await run('db:migrate');
@@ -78,8 +50,6 @@ describe('aegir console', () => {
     const again = await run('db:migrate');
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout, 'database is up to date\n');
-    sql = new Client({ connectionString: db.url });
-    await sql.connect();
   });
 
   let id: string;
@@ -386,21 +356,16 @@ describe('aegir console', () => {
 });
 
 describe('aegir op:cancel and op:retry', () => {
-  let db: TestDatabase;
+  let cli: ConsoleTestDatabase;
   let sql: Client;
-  let run: (...args: string[]) => Promise<Result>;
+  let run: (...args: string[]) => Promise<CliResult>;
 
   before(async () => {
-    db = await createTestDatabase('aegir_test_console_ops');
-    sql = new Client({ connectionString: db.url });
-    await sql.connect();
-    run = (...args) => aegir(args, { DATABASE_URL: db.url });
+    cli = await createConsoleTestDatabase('aegir_test_console_ops');
+    ({ sql, run } = cli);
   });
 
-  after(async () => {
-    await sql?.end();
-    await db?.drop();
-  });
+  after(() => cli?.close());
 
   const create = async (...args: string[]): Promise<string> => {
     const result = await run('op:create', ...args, '--json');

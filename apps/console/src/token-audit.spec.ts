@@ -3,65 +3,30 @@
  * against a real PostgreSQL; and the actor the console's own op:* commands record.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import type { Client } from 'pg';
+import {
+  createConsoleTestDatabase,
+  type CliResult,
+  type ConsoleTestDatabase,
+} from '../../../test/support/cli';
 import { tokenState } from './token-format';
 
-const root = resolve(__dirname, '../../../..');
-const cli = join(__dirname, 'main.js');
 const me = `console:${userInfo().username}`;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function aegir(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: {
-        ...process.env,
-        CATALOGUE_DIR: join(root, 'test/fixtures/catalogue'),
-        PLAYBOOKS_DIR: join(root, 'test/fixtures/playbooks'),
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('aegir token:* and audit', () => {
-  let db: TestDatabase;
+  let cli: ConsoleTestDatabase;
   let sql: Client;
-  let run: (...args: string[]) => Promise<Result>;
+  let run: (...args: string[]) => Promise<CliResult>;
 
   before(async () => {
-    db = await createTestDatabase('aegir_test_tokens');
-    run = (...args) => aegir(args, { DATABASE_URL: db.url });
-    sql = new Client({ connectionString: db.url });
-    await sql.connect();
+    cli = await createConsoleTestDatabase('aegir_test_tokens');
+    ({ sql, run } = cli);
   });
 
-  after(async () => {
-    await sql?.end();
-    await db?.drop();
-  });
+  after(() => cli?.close());
 
   let ciToken: string;
 
