@@ -553,17 +553,19 @@ describe('api tokens, roles, scopes and the audit', () => {
 
   describe('rate limits, CORS and allowed hosts (the api restarted with each setting)', () => {
     it('answers 429 with Retry-After past the limit, per token, and per address without one', async () => {
+      // a second token of the same role: the budget is the token's, not its role's
+      const otherViewer = await stack.createToken('rate-viewer-b', 'viewer');
       await stack.app('api').stop();
       await stack.startApp('api', {
         API_RATE_LIMIT: '5',
         API_RATE_LIMIT_ANONYMOUS: '3',
         API_RATE_WINDOW_SECONDS: '30',
       });
-      const statuses = async (token: string | null, n: number) => {
+      const statuses = async (token: string | null, n: number, path = '/catalogue') => {
         const seen: number[] = [];
         let last: HttpResponse | undefined;
         for (let i = 0; i < n; i++) {
-          last = await stack.request('GET', '/catalogue', undefined, as(token));
+          last = await stack.request('GET', path, undefined, as(token));
           seen.push(last.status);
         }
         return { seen, last: last! };
@@ -576,8 +578,12 @@ describe('api tokens, roles, scopes and the audit', () => {
         `Retry-After: ${viewer.last.headers['retry-after']}`,
       );
       assert.equal(viewer.last.body.statusCode, 429);
-      // another token has its own budget; health has none
+      // the other token has the whole budget to itself, while the first is still refused
+      assert.deepEqual((await statuses(otherViewer, 6)).seen, [200, 200, 200, 200, 200, 429]);
       assert.deepEqual((await statuses(tokens.operator, 1)).seen, [200]);
+      // one budget across every route
+      assert.deepEqual((await statuses(tokens.viewer, 1, '/operations')).seen, [429]);
+      // health has none
       assert.deepEqual(
         (
           await Promise.all(
@@ -589,11 +595,13 @@ describe('api tokens, roles, scopes and the audit', () => {
       const anonymous = await statuses(null, 4);
       assert.deepEqual(anonymous.seen, [401, 401, 401, 429]);
       assert.ok(Number(anonymous.last.headers['retry-after']) >= 1);
-      const rows = await auditRows(`detail->>'status' = '429'`, [], 2);
+      const rows = await auditRows(`detail->>'status' = '429'`, [], 4);
       assert.deepEqual(
         rows.map((row) => [row.actor, row.action]),
         [
           ['token:matrix-viewer', 'catalogue.read'],
+          ['token:rate-viewer-b', 'catalogue.read'],
+          ['token:matrix-viewer', 'operation.list'],
           ['anonymous', 'catalogue.read'],
         ],
       );
