@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -242,6 +242,52 @@ describe('one operation, end to end, on real PostgreSQL, RabbitMQ and ansible-pl
     assert.match(shown.stdout, /succeeded/);
     const listed = await stack.aegir(['op:list', '--target', 'cli-host']);
     assert.match(listed.stdout, new RegExp(operation.id));
+  });
+
+  it("records the console's op:cancel of a running operation and its op:retry: who, on the operation and in the audit", async () => {
+    const me = `console:${userInfo().username}`;
+    const { id } = await stack.createOperation('test.sleep', 'cli-cancel-host', { seconds: 30 });
+    await stack.waitForStatus(id, ['running']);
+    const cancel = await stack.aegir(['op:cancel', id]);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.match(cancel.stdout, /is running: cancel sent to dispatcher test-dispatcher-/);
+    assert.equal((await stack.waitForEnd(id)).status, 'cancelled', 'the dispatcher stopped it');
+    const retry = await stack.aegir(['op:retry', id, '--json']);
+    assert.equal(retry.code, 0, retry.stderr);
+    const attempt = JSON.parse(retry.stdout) as { id: string; createdBy: string };
+    assert.equal(attempt.createdBy, me);
+
+    const [row] = await stack.query(
+      `SELECT cancelled_by, retried_by, (SELECT retry_of FROM operations WHERE id = $2) AS retry_of
+         FROM operations WHERE id = $1`,
+      [id, attempt.id],
+    );
+    assert.deepEqual(row, { cancelled_by: me, retried_by: me, retry_of: id });
+    const shown = (await stack.request('GET', `/operations/${id}`)).body;
+    assert.deepEqual(
+      [shown.cancelledBy, shown.retryRequestedBy, shown.retriedBy],
+      [me, me, attempt.id],
+    );
+    const audit = await stack.query(
+      `SELECT actor, action, outcome, operation_id, source, detail FROM audit_events
+        WHERE operation_id = $1 AND source = 'console' ORDER BY id`,
+      [id],
+    );
+    assert.deepEqual(
+      audit.map((entry) => [entry.actor, entry.action, entry.outcome, entry.operation_id]),
+      [
+        [me, 'operation.cancel', 'ok', id],
+        [me, 'operation.retry', 'ok', id],
+      ],
+    );
+    assert.equal(audit[0].detail.status, 'running', 'asked of the running operation');
+    assert.deepEqual(audit[1].detail, { retryId: attempt.id, attempt: 2 });
+
+    // the new attempt runs too: stop it, so that the apps stop idle
+    await stack.waitForStatus(attempt.id, ['running']);
+    const stopped = await stack.request('POST', `/operations/${attempt.id}/cancel`, {});
+    assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+    assert.equal((await stack.waitForEnd(attempt.id)).status, 'cancelled');
   });
 
   it('stops every app cleanly on SIGTERM, with exit code 0', async () => {
