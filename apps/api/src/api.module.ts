@@ -18,6 +18,7 @@ import { BadInputFilter } from './bad-input.filter';
 import { CatalogueController } from './catalogue.controller';
 import { ConflictFilter } from './conflict.filter';
 import { OperationSealer } from './operations/operation-sealer';
+import { requestLogFields } from './operations/operation-path';
 import { OperationsController } from './operations/operations.controller';
 
 /**
@@ -26,7 +27,7 @@ import { OperationsController } from './operations/operations.controller';
  */
 @Module({
   imports: [
-    loggingModule('aegir-api'),
+    loggingModule('aegir-api', { requestFields: requestLogFields }),
     DatabaseModule.forRoot({ appName: 'aegir-api' }),
     CatalogueModule.forRoot(),
     ThrottlerModule.forRootAsync({
