@@ -46,7 +46,10 @@ export class ClaimsController implements BeforeApplicationShutdown {
     const { pool } = checked;
     let decision: Awaited<ReturnType<OperationStateRepository['decideClaim']>>;
     try {
-      decision = await this.retry.run('claim', () => this.state.decideClaim(claim, pool));
+      decision = await this.retry.run('claim', () => this.state.decideClaim(claim, pool), {
+        operationId: claim.operationId,
+        dispatcherId: claim.dispatcherId,
+      });
     } catch (error) {
       if (isDataError(error)) throw error;
       throw stopping();
