@@ -10,6 +10,8 @@ export function operationIdInPath(path: string): string | null {
 
 /** The log fields of a request: the operation its path names, if any. */
 export function requestLogFields(request: IncomingMessage): { operationId?: string } {
-  const operationId = operationIdInPath(request.url ?? '/');
+  // Express cuts a middleware's mount path off `url`; `originalUrl` keeps the whole
+  const { originalUrl } = request as IncomingMessage & { originalUrl?: string };
+  const operationId = operationIdInPath(originalUrl ?? request.url ?? '/');
   return operationId === null ? {} : { operationId };
 }
