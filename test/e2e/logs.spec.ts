@@ -216,6 +216,15 @@ describe('log lines carry what they are about', () => {
         const logged = await completedLine(replaced);
         assert.equal(logged.operationId, undefined, 'a request about no operation names none');
       }
+
+      // refused by the api's own middleware before pino-http sees it: the answer has an id too
+      const refused = await stack.request('POST', '/operations', 'a=b', {
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-request-id': 'logs-415',
+        },
+      });
+      assert.deepEqual([refused.status, refused.headers['x-request-id']], [415, 'logs-415']);
     });
 
     it('lines written while a request is handled carry its id as well', async () => {

@@ -22,6 +22,20 @@ export function requestIdOf(request: IncomingMessage, response: ServerResponse):
   return id;
 }
 
+/**
+ * Middleware that gives a request its id before anything can refuse it, so that every
+ * answer carries X-Request-Id; pino-http takes the id it finds (`req.id`) as it is.
+ */
+export function assignRequestId(
+  request: IncomingMessage,
+  response: ServerResponse,
+  next: () => void,
+): void {
+  const carrier = request as IncomingMessage & { id?: unknown };
+  carrier.id ??= requestIdOf(request, response);
+  next();
+}
+
 const FIELDS = Symbol('aegir.request-log-fields');
 type WithFields = IncomingMessage & { [FIELDS]?: LogFields };
 
