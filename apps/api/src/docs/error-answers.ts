@@ -17,7 +17,8 @@ export class ErrorAnswer {
   statusCode!: number;
 
   @ApiPropertyOptional({
-    description: "The status's reason phrase; absent from a 413 and a 429",
+    description:
+      "The status's reason phrase; absent where the body parser (413, a 400 for depth or text) or the throttler (429) answers",
     example: 'Bad Request',
   })
   error?: string;

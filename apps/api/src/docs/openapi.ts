@@ -64,7 +64,7 @@ function addHttpRefusals(document: OpenAPIObject): void {
       if (!WITH_BODY.has(method.toUpperCase())) continue;
       addRefusal(operation, 400, {
         when: `the body is not JSON, nests deeper than ${MAX_JSON_DEPTH} levels, holds NUL or an unpaired surrogate, or a \`__proto__\`, \`constructor\` or \`prototype\` key`,
-        message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
+        message: "Expected property name or '}' in JSON at position 1",
       });
       addRefusal(operation, 413, {
         when: `the body is over ${MAX_JSON_BYTES}`,
