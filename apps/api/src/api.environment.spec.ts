@@ -10,6 +10,7 @@ describe('apiEnvironment', () => {
       'API_PORT',
       'API_HOST',
       'API_SEALING_KEYS_DIR',
+      'API_DOCS',
       'API_RATE_LIMIT',
       'API_RATE_LIMIT_ANONYMOUS',
       'API_RATE_WINDOW_SECONDS',
@@ -27,7 +28,7 @@ describe('apiEnvironment', () => {
 
   it('has the README’s defaults for an empty environment', () => {
     assert.deepEqual(apiEnvironment.validate({}), {
-      api: { port: 3000, host: '127.0.0.1', sealingKeysDir: undefined },
+      api: { port: 3000, host: '127.0.0.1', sealingKeysDir: undefined, docs: 'on' },
       access: {
         rateLimit: 1200,
         rateLimitAnonymous: 60,
@@ -57,6 +58,7 @@ describe('apiEnvironment', () => {
       API_CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       API_ALLOWED_HOSTS: 'api.example.com,[::1]',
       API_SEALING_KEYS_DIR: 'keys',
+      API_DOCS: 'off',
       DATABASE_URL: 'postgres://aegir:secret@db:5432/aegir',
       DATABASE_POOL_SIZE: '3',
       DATABASE_CONNECT_RETRIES: '0',
@@ -65,7 +67,7 @@ describe('apiEnvironment', () => {
       LOG_LEVEL: 'warn',
     });
     assert.deepEqual(settings, {
-      api: { port: 8080, host: '0.0.0.0', sealingKeysDir: resolve('keys') },
+      api: { port: 8080, host: '0.0.0.0', sealingKeysDir: resolve('keys'), docs: 'off' },
       access: {
         rateLimit: 100,
         rateLimitAnonymous: 10,
@@ -106,6 +108,7 @@ describe('apiEnvironment', () => {
       'api.example.com:443',
       'must be a comma-separated list of host names or addresses, without ports',
     ],
+    ['API_DOCS', 'yes', 'must be one of on, off'],
     ['DATABASE_POOL_SIZE', '0', 'must be an integer >= 1'],
     ['DATABASE_CONNECT_RETRIES', '-1', 'must be an integer >= 0'],
     ['LOG_LEVEL', 'loud', 'must be one of fatal, error, warn, info, debug, trace, silent'],
