@@ -15,3 +15,4 @@ export * from './terminal-text';
 export * from './log-serializers';
 export * from './keys/sealed-secrets';
 export * from './storable-text';
+export * from './observability';
