@@ -6,6 +6,7 @@ import { OperationStateRepository } from '@app/database';
 import { DatabaseRetry, isDataError } from './database-retry';
 import { MessageSenders, ofAnotherPool, senderOf } from './message-senders';
 import { MessageSigner } from './message-signer';
+import { RelayMetrics } from './relay-metrics';
 import { RelaySettings } from './relay.settings';
 
 /**
@@ -24,6 +25,7 @@ export class ClaimsController implements BeforeApplicationShutdown {
     private readonly senders: MessageSenders,
     private readonly signer: MessageSigner,
     config: RelaySettings,
+    private readonly metrics: RelayMetrics,
   ) {
     this.retry = new DatabaseRetry(config.databaseRetryMs, this.logger);
   }
@@ -46,7 +48,9 @@ export class ClaimsController implements BeforeApplicationShutdown {
     const { pool } = checked;
     let decision: Awaited<ReturnType<OperationStateRepository['decideClaim']>>;
     try {
-      decision = await this.retry.run('claim', () => this.state.decideClaim(claim, pool));
+      decision = await this.retry.run('claim', () =>
+        this.state.decideClaim(claim, pool, undefined, (started) => this.metrics.started(started)),
+      );
     } catch (error) {
       if (isDataError(error)) throw error;
       throw stopping();
