@@ -9,6 +9,9 @@ import { hardenHttp } from './http/harden-http';
 
 export { API_PREFIX };
 
+/** The routes served at the root, not under `/api/v1` (ObservabilityController). */
+const OUTSIDE_PREFIX = ['metrics', 'health/live', 'health/ready'];
+
 /**
  * Builds the api exactly as it runs, without listening: main.ts and the tests share it.
  * Checks the configuration first, so a bad value stops start-up before anything connects.
@@ -22,6 +25,7 @@ export async function createApiApp(): Promise<NestExpressApplication> {
   });
   app.useLogger(app.get(Logger));
   hardenHttp(app, app.get(ApiAccessSettings), app.get(AuditLog));
-  app.setGlobalPrefix(API_PREFIX);
+  // probes and metrics at the same paths on every app, where monitoring looks for them
+  app.setGlobalPrefix(API_PREFIX, { exclude: OUTSIDE_PREFIX });
   return app;
 }

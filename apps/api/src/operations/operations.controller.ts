@@ -29,6 +29,7 @@ import {
 import { Access } from '../access/access.decorators';
 import { ApiAudit, requestActor } from '../access/api-audit';
 import { mustActOn, mustSee, scopeFilter } from '../access/scope';
+import { ApiMetrics } from '../observability/api-metrics';
 import { OperationSealer } from './operation-sealer';
 
 export interface LogPage {
@@ -48,6 +49,7 @@ export class OperationsController {
     private readonly store: OperationStore,
     private readonly audit: ApiAudit,
     private readonly sealer: OperationSealer,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   /**
@@ -70,6 +72,7 @@ export class OperationsController {
     const view = await this.store.create(await this.sealer.seal(plan), {
       actor: requestActor(request),
     });
+    this.metrics.operationCreated(view.type);
     await this.audit.ok(request, 'operation.create', view.id, {
       type: view.type,
       target: view.target,
@@ -122,6 +125,8 @@ export class OperationsController {
     await this.mustActOnStored(request, id);
     const view = await this.store.cancel(id, body.reason, requestActor(request));
     if (!view) throw notFound(id);
+    // not yet claimed: it ended here (a running one ends when its dispatcher stopped it)
+    if (view.status === 'cancelled') this.metrics.operationEnded(view.type, view.status);
     await this.audit.ok(request, 'operation.cancel', id, {
       status: view.status,
       reason: view.reason,
@@ -151,6 +156,7 @@ export class OperationsController {
         }),
     });
     if (!view) throw notFound(id);
+    this.metrics.operationCreated(view.type);
     await this.audit.ok(request, 'operation.retry', id, {
       retryId: view.id,
       attempt: view.attempt,
