@@ -627,8 +627,10 @@ describe('api tokens, roles, scopes and the audit', () => {
       assert.equal(preflight.status, 204);
       assert.equal(preflight.headers['access-control-allow-origin'], 'https://app.example.com');
       assert.match(String(preflight.headers['access-control-allow-headers']), /Authorization/);
+      assert.match(String(preflight.headers['access-control-allow-headers']), /X-Request-Id/);
       const allowed = await stack.request('GET', '/catalogue', undefined, { headers: origin });
       assert.equal(allowed.headers['access-control-allow-origin'], 'https://app.example.com');
+      assert.match(String(allowed.headers['access-control-expose-headers']), /X-Request-Id/);
       const other = await stack.request('GET', '/catalogue', undefined, {
         headers: { origin: 'https://evil.example' },
       });

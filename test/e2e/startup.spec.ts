@@ -85,7 +85,7 @@ describe('start-up checks', () => {
     const missing = await refused('dispatcher', { DISPATCHER_SEALING_KEY_FILE: '' });
     assert.match(
       missing,
-      /^aegir dispatcher failed to start: DISPATCHER_SEALING_KEY_FILE must name the pool's private sealing key file .*, got ""\n$/,
+      /^aegir dispatcher failed to start: DISPATCHER_SEALING_KEY_FILE must be set to the path of the pool's sealing-<pool>\.key file, got ""\n$/,
     );
     const readable = join(keys.dir, 'readable.key');
     await cp(keys.sealingKey('default'), readable);

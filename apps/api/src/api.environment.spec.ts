@@ -10,6 +10,7 @@ describe('apiEnvironment', () => {
       'API_PORT',
       'API_HOST',
       'API_SEALING_KEYS_DIR',
+      'API_DOCS',
       'API_RATE_LIMIT',
       'API_RATE_LIMIT_ANONYMOUS',
       'API_RATE_WINDOW_SECONDS',
@@ -28,7 +29,7 @@ describe('apiEnvironment', () => {
 
   it('has the README’s defaults for an empty environment', () => {
     assert.deepEqual(apiEnvironment.validate({}), {
-      api: { port: 3000, host: '127.0.0.1', sealingKeysDir: undefined },
+      api: { port: 3000, host: '127.0.0.1', sealingKeysDir: undefined, docs: 'on' },
       access: {
         rateLimit: 1200,
         rateLimitAnonymous: 60,
@@ -60,6 +61,7 @@ describe('apiEnvironment', () => {
       API_ALLOWED_HOSTS: 'api.example.com,[::1]',
       API_SEALING_KEYS_DIR: 'keys',
       API_METRICS_TOKEN: 'prometheus-scrape-token-0123456789',
+      API_DOCS: 'off',
       DATABASE_URL: 'postgres://aegir:secret@db:5432/aegir',
       DATABASE_POOL_SIZE: '3',
       DATABASE_CONNECT_RETRIES: '0',
@@ -68,7 +70,7 @@ describe('apiEnvironment', () => {
       LOG_LEVEL: 'warn',
     });
     assert.deepEqual(settings, {
-      api: { port: 8080, host: '0.0.0.0', sealingKeysDir: resolve('keys') },
+      api: { port: 8080, host: '0.0.0.0', sealingKeysDir: resolve('keys'), docs: 'off' },
       access: {
         rateLimit: 100,
         rateLimitAnonymous: 10,
@@ -116,6 +118,7 @@ describe('apiEnvironment', () => {
       'a token with spaces that is long enough',
       'must be at least 32 printable characters without spaces',
     ],
+    ['API_DOCS', 'yes', 'must be one of on, off'],
     ['DATABASE_POOL_SIZE', '0', 'must be an integer >= 1'],
     ['DATABASE_CONNECT_RETRIES', '-1', 'must be an integer >= 0'],
     ['LOG_LEVEL', 'loud', 'must be one of fatal, error, warn, info, debug, trace, silent'],

@@ -26,6 +26,7 @@ import { ConflictFilter } from './conflict.filter';
 import { ApiMetrics } from './observability/api-metrics';
 import { ObservabilityController } from './observability/observability.controller';
 import { OperationSealer } from './operations/operation-sealer';
+import { requestLogFields } from './operations/operation-path';
 import { OperationsController } from './operations/operations.controller';
 
 /**
@@ -34,7 +35,7 @@ import { OperationsController } from './operations/operations.controller';
  */
 @Module({
   imports: [
-    loggingModule('aegir-api'),
+    loggingModule('aegir-api', { requestFields: requestLogFields }),
     DatabaseModule.forRoot({ appName: 'aegir-api' }),
     CatalogueModule.forRoot(),
     ObservabilityModule.forRoot(),

@@ -1,6 +1,6 @@
-import { MatchingVariable, PathVariable, PortVariable } from '@app/platform';
+import { MatchingVariable, OneOfVariable, PathVariable, PortVariable } from '@app/platform';
 
-/** Where the api listens, and the keys it seals secret parameters with. */
+/** Where the api listens, the keys it seals secret parameters with, whether it serves its docs. */
 export class ApiSettings {
   @PortVariable('API_PORT')
   readonly port: number = 3000;
@@ -15,4 +15,8 @@ export class ApiSettings {
    */
   @PathVariable('API_SEALING_KEYS_DIR')
   readonly sealingKeysDir: string | undefined = undefined;
+
+  /** `on`: Swagger UI at /api/docs and the OpenAPI document at /api/docs-json, without a token. */
+  @OneOfVariable('API_DOCS', ['on', 'off'])
+  readonly docs: 'on' | 'off' = 'on';
 }

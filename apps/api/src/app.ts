@@ -5,6 +5,8 @@ import { AuditLog } from '@app/database';
 import { ApiAccessSettings } from './access/access.settings';
 import { ApiModule } from './api.module';
 import { API_PREFIX } from './api-prefix';
+import { ApiSettings } from './api.settings';
+import { serveApiDocs } from './docs/openapi';
 import { hardenHttp } from './http/harden-http';
 
 export { API_PREFIX };
@@ -27,5 +29,6 @@ export async function createApiApp(): Promise<NestExpressApplication> {
   hardenHttp(app, app.get(ApiAccessSettings), app.get(AuditLog));
   // probes and metrics at the same paths on every app, where monitoring looks for them
   app.setGlobalPrefix(API_PREFIX, { exclude: OUTSIDE_PREFIX });
+  if (app.get(ApiSettings).docs === 'on') serveApiDocs(app);
   return app;
 }

@@ -24,7 +24,7 @@ import {
   type ConfirmedPublisher,
   type PublishOptions,
 } from '@app/amqp';
-import { describeError } from '@app/platform';
+import { describeError, FieldLogger } from '@app/platform';
 import { ProcessRunner } from '@app/runner';
 import { ClaimClient } from './claims';
 import { controlQueueOf } from './dispatcher.queues';
@@ -111,7 +111,7 @@ export class DispatchService
   private async reportAbandoned(): Promise<void> {
     for (const operationId of await this.workDir.abandoned()) {
       const reason = `dispatcher ${this.config.id} restarted while running it`;
-      this.logger.warn(`operation ${operationId}: ${reason}; reported lost`);
+      this.logFor(operationId).warn(`operation ${operationId}: ${reason}; reported lost`);
       const lost: EventMessage = {
         v: CONTRACT_VERSION,
         kind: 'status',
@@ -156,7 +156,10 @@ export class DispatchService
     this.cancelled.add(message.operationId);
     const run = this.running.get(message.operationId);
     if (run) {
-      this.logger.log(`operation ${message.operationId}: cancel received (${message.reason})`);
+      this.logFor(message.operationId).log(
+        `operation ${message.operationId}: cancel received (${message.reason})`,
+        { task: run.runningTask },
+      );
       run.stop(message.reason);
     }
   }
@@ -164,32 +167,33 @@ export class DispatchService
   /** Resolves (and so acks the message) once the operation is claimed and reported, or refused. */
   async accept(message: DispatchMessage): Promise<void> {
     const { operationId } = message;
+    const log = this.logFor(operationId);
     if (this.inHand.has(operationId) || this.cancelled.has(operationId)) {
-      this.logger.warn(`operation ${operationId}: already in hand or cancelled; message dropped`);
+      log.warn(`operation ${operationId}: already in hand or cancelled; message dropped`);
       return;
     }
     this.inHand.add(operationId);
     await this.acquireSlot();
     let started = false;
     try {
-      started = await this.claimAndStart(message);
+      started = await this.claimAndStart(message, log);
     } finally {
       if (!started) this.release(operationId);
     }
   }
 
   /** True when the operation runs here now (its slot is released when it ends). */
-  private async claimAndStart(message: DispatchMessage): Promise<boolean> {
+  private async claimAndStart(message: DispatchMessage, log: FieldLogger): Promise<boolean> {
     const { operationId } = message;
     const claim = this.stopping ? 'stopped' : await this.claims.claim(operationId);
     if (claim === 'stopped') throw new Redeliver('the dispatcher is stopping');
     if (!claim.granted) {
-      this.logger.log(`operation ${operationId}: not run (${claim.reason})`);
+      log.log(`operation ${operationId}: not run (${claim.reason})`);
       return false;
     }
     const run = new OperationRun(
       message,
-      this.eventsFor(operationId),
+      this.eventsFor(operationId, log),
       this.catalogue,
       this.config,
       this.runner,
@@ -203,15 +207,19 @@ export class DispatchService
     if (!plan) return false;
     // One info line per operation that succeeds (at 50 a second, each line costs); the
     // relay stores every outcome, the log adds those that went wrong.
-    this.logger.log(`operation ${operationId} (${message.type} on ${message.target}) running`);
+    log.log(`operation ${operationId} (${message.type} on ${message.target}) running`);
     const done = run
       .run(plan)
       .then((status) => {
         for (const listener of this.finishListeners) listener(message.type, status);
-        if (status === 'succeeded') this.logger.debug(`operation ${operationId} succeeded`);
-        else this.logger.log(`operation ${operationId} ${status}`);
+        if (status === 'succeeded') log.debug(`operation ${operationId} succeeded`);
+        else {
+          const task = run.endedInTask;
+          const where = task === undefined ? '' : ` in task "${task}"`;
+          log.log(`operation ${operationId} ${status}${where}`, { task });
+        }
       })
-      .catch((error) => this.logger.error(`operation ${operationId}: ${describeError(error)}`))
+      .catch((error) => log.error(`operation ${operationId}: ${describeError(error)}`))
       .finally(() => {
         this.release(operationId);
         this.finished.delete(done);
@@ -220,7 +228,12 @@ export class DispatchService
     return true;
   }
 
-  private eventsFor(operationId: string): OperationEvents {
+  /** Every line about an operation carries its id (every dispatcher line carries dispatcherId). */
+  private logFor(operationId: string): FieldLogger {
+    return new FieldLogger(this.logger, { operationId });
+  }
+
+  private eventsFor(operationId: string, log: FieldLogger): OperationEvents {
     return new OperationEvents(
       operationId,
       this.config.id,
@@ -236,9 +249,9 @@ export class DispatchService
           maxBytes: this.config.spillMaxBytes,
         },
         onSpillError: (error) =>
-          this.logger.error(`operation ${operationId}: spill: ${describeError(error)}`),
+          log.error(`operation ${operationId}: spill: ${describeError(error)}`),
         onRetry: (error, attempt) =>
-          this.logger.warn(
+          log.warn(
             `operation ${operationId}: event not confirmed (attempt ${attempt}): ${describeError(error)}`,
           ),
       },

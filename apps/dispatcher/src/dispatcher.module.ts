@@ -29,7 +29,9 @@ import { readVerifyingKey, RELAY_VERIFYING_KEY, SignatureVerifier } from './sign
 /** The back-end worker: AMQP and the catalogue, never the database. */
 @Module({
   imports: [
-    loggingModule('aegir-dispatcher'),
+    loggingModule('aegir-dispatcher', {
+      appFields: { from: DispatcherSettings, pick: (settings) => ({ dispatcherId: settings.id }) },
+    }),
     AmqpModule.forRoot('aegir-dispatcher', {
       inject: [DispatcherSettings],
       useFactory: (settings: DispatcherSettings) => ({

@@ -54,6 +54,10 @@ export class OperationRun {
   private outputRefused?: string;
   /** The secret params in clear, opened at claim(): only in the vars file and the masker. */
   private secrets: Record<string, string> = {};
+  /** The name of the task running now, for the log. */
+  runningTask?: string;
+  /** The name of the task the operation ended in when that task did not succeed. */
+  endedInTask?: string;
 
   constructor(
     private readonly message: DispatchMessage,
@@ -120,9 +124,12 @@ export class OperationRun {
           break;
         }
         inTask = true;
+        this.runningTask = resolved.name;
         const outcome = await this.runTask(id, resolved, workspace);
         inTask = false;
+        this.runningTask = undefined;
         if (outcome.status !== 'succeeded') {
+          this.endedInTask = resolved.name;
           final = {
             status: outcome.status,
             reason: `task "${resolved.name}": ${outcome.reason ?? outcome.status}`,
@@ -136,7 +143,11 @@ export class OperationRun {
       const reason = `dispatcher error: ${describe(error)}`;
       final = { status: 'failed', reason, exitCode: null };
       // No task may stay running or queued: the one in hand failed, the rest never ran.
-      if (inTask) void this.events.status({ taskId: plan[index].id, status: 'failed', reason });
+      if (inTask) {
+        void this.events.status({ taskId: plan[index].id, status: 'failed', reason });
+        this.endedInTask = plan[index].resolved.name;
+        this.runningTask = undefined;
+      }
       this.skipTasks(inTask ? index + 1 : index, `not run: ${reason}`);
     } finally {
       await workspace?.remove().catch(() => undefined);

@@ -48,8 +48,13 @@ export class ClaimsController implements BeforeApplicationShutdown {
     const { pool } = checked;
     let decision: Awaited<ReturnType<OperationStateRepository['decideClaim']>>;
     try {
-      decision = await this.retry.run('claim', () =>
-        this.state.decideClaim(claim, pool, undefined, (started) => this.metrics.started(started)),
+      decision = await this.retry.run(
+        'claim',
+        () =>
+          this.state.decideClaim(claim, pool, undefined, (started) =>
+            this.metrics.started(started),
+          ),
+        { operationId: claim.operationId, dispatcherId: claim.dispatcherId },
       );
     } catch (error) {
       if (isDataError(error)) throw error;

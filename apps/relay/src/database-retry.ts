@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import { describeError } from '@app/platform';
+import { describeError, logEntry, type LogFields } from '@app/platform';
 
 /** SQLSTATE classes that say the data is wrong (not the database): retrying cannot help. */
 const DATA_ERROR_CLASSES = ['22', '23'];
@@ -22,7 +22,8 @@ export class DatabaseRetry {
     private readonly logger: Logger,
   ) {}
 
-  async run<T>(what: string, work: () => Promise<T>): Promise<T> {
+  /** `about`: the operation the work is for, when it is for one (a claim), for the log. */
+  async run<T>(what: string, work: () => Promise<T>, about: LogFields = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await work();
@@ -30,7 +31,10 @@ export class DatabaseRetry {
         if (isDataError(error) || this.stopping) throw error;
         if (attempt === 1 || attempt % 30 === 0) {
           this.logger.warn(
-            `${what} not written (attempt ${attempt}), holding the batch: ${describeError(error)}`,
+            logEntry(
+              `${what} not written (attempt ${attempt}), holding the batch: ${describeError(error)}`,
+              about,
+            ),
           );
         }
         await new Promise((resolve) => setTimeout(resolve, this.retryMs));

@@ -7,7 +7,7 @@ import {
 import { AmqpTransport } from '@app/amqp';
 import { Queues } from '@app/contracts';
 import { ConflictError, OperationStateRepository } from '@app/database';
-import { describeError } from '@app/platform';
+import { describeError, logEntry } from '@app/platform';
 import { RelayMetrics } from './relay-metrics';
 import { RelaySettings } from './relay.settings';
 
@@ -53,7 +53,9 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
             )),
           ];
     this.metrics.lost(lost);
-    for (const { id, reason } of lost) this.logger.warn(`operation ${id} lost: ${reason}`);
+    for (const { id, reason } of lost) {
+      this.logger.warn(logEntry(`operation ${id} lost: ${reason}`, { operationId: id }));
+    }
     await this.retryLost();
   }
 
@@ -78,10 +80,13 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
     for (const { id, backoffSeconds } of await this.state.lostDueForRetry()) {
       try {
         const retry = await this.state.retry(id, { delaySeconds: backoffSeconds, actor: 'relay' });
-        if (retry)
+        if (retry) {
           this.logger.log(
-            `operation ${id} lost: retrying as ${retry.id} (attempt ${retry.attempt})`,
+            logEntry(`operation ${id} lost: retrying as ${retry.id} (attempt ${retry.attempt})`, {
+              operationId: id,
+            }),
           );
+        }
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error; // another relay was first
       }

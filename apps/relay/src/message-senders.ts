@@ -8,6 +8,7 @@ import {
   type EventMessage,
   type StatusMessage,
 } from '@app/contracts';
+import { logEntry } from '@app/platform';
 import { OperationOwners, type OperationOwner } from './operation-owners';
 import { RefusedMessages } from './refused-messages';
 
@@ -111,16 +112,26 @@ export class MessageSenders {
     reason: string,
   ): Promise<never> {
     await this.refused
-      .record({
-        actor: `${sender.userId ?? '(no user)'}/${sender.appId ?? '(no app-id)'}`,
-        action: `message:${kind}`,
-        outcome: 'refused',
-        operationId,
-        source: sender.queue,
-        detail: reason,
-      })
+      .record(
+        {
+          actor: `${sender.userId ?? '(no user)'}/${sender.appId ?? '(no app-id)'}`,
+          action: `message:${kind}`,
+          outcome: 'refused',
+          operationId,
+          source: sender.queue,
+          detail: reason,
+        },
+        sender.appId,
+      )
       // the message is dead-lettered with its reason all the same
-      .catch((error: unknown) => this.logger.error(`refusal not recorded: ${String(error)}`));
+      .catch((error: unknown) =>
+        this.logger.error(
+          logEntry(`refusal not recorded: ${String(error)}`, {
+            operationId: operationId ?? undefined,
+            dispatcherId: sender.appId,
+          }),
+        ),
+      );
     throw new Refuse(`refused: ${reason}`);
   }
 }

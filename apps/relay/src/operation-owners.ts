@@ -59,7 +59,7 @@ export class OperationOwners implements BeforeApplicationShutdown {
     let reading = this.reading.get(operationId);
     if (!reading) {
       reading = this.retry
-        .run('operation owner', () => this.query(operationId))
+        .run('operation owner', () => this.query(operationId), { operationId })
         .catch((error: unknown) => {
           // PostgreSQL was away until the relay began stopping: the message waits for the next
           throw isDataError(error)

@@ -14,6 +14,7 @@ import {
   OUTBOX_CHANNEL,
   type PendingOutboxRow,
 } from '@app/database';
+import { logEntry } from '@app/platform';
 import { MessageSigner } from './message-signer';
 import { PgListener } from './pg-listener';
 import { RelaySettings } from './relay.settings';
@@ -95,7 +96,10 @@ export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicatio
         const reason =
           result.reason instanceof Error ? result.reason.message : String(result.reason);
         this.logger.warn(
-          `outbox row ${row.id} (${row.kind} ${row.operation_id}) not published: ${reason}`,
+          logEntry(
+            `outbox row ${row.id} (${row.kind} ${row.operation_id}) not published: ${reason}`,
+            { operationId: row.operation_id },
+          ),
         );
         await this.state.deferOutboxRow(manager, row, reason);
       }

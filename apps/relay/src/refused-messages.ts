@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditLog } from '@app/database';
+import { logEntry } from '@app/platform';
 
 /** A message the relay would not take, as the audit records it (never its contents). */
 export interface RefusedMessage {
@@ -25,15 +26,22 @@ export class RefusedMessages {
 
   constructor(private readonly audit: AuditLog) {}
 
-  async record(entry: RefusedMessage): Promise<void> {
+  /** `dispatcherId`: the dispatcher the message names as its sender (its app-id). */
+  async record(entry: RefusedMessage, dispatcherId?: string): Promise<void> {
     const operation = entry.operationId ? ` (operation ${entry.operationId})` : '';
+    const about = { operationId: entry.operationId ?? undefined, dispatcherId };
     this.logger.warn(
-      `refused ${entry.action} from ${entry.actor} on ${entry.source}${operation}: ${entry.detail}`,
+      logEntry(
+        `refused ${entry.action} from ${entry.actor} on ${entry.source}${operation}: ${entry.detail}`,
+        about,
+      ),
     );
     try {
       await this.audit.record({ ...entry, detail: { reason: entry.detail } });
     } catch (error) {
-      this.logger.warn(`the audit did not take that refusal: ${(error as Error).message}`);
+      this.logger.warn(
+        logEntry(`the audit did not take that refusal: ${(error as Error).message}`, about),
+      );
     }
   }
 }

@@ -9,6 +9,7 @@ import type { NestMicroservice } from '@nestjs/microservices/nest-microservice';
 import type { ConfirmChannel } from 'amqplib';
 import { lastValueFrom } from 'rxjs';
 import { encodeMessage } from '@app/contracts';
+import type { LogFields } from '@app/platform';
 import { AmqpContext } from './amqp-context';
 import { AmqpChannels } from './amqp.module';
 import { AmqpSettings } from './amqp.settings';
@@ -114,6 +115,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       queue: queue.queue,
       prefetch: queue.prefetch,
       assertQueue: queue.assertQueue,
+      logFields: (packet) => operationOf(packet.data),
       decode: (body, raw) => {
         try {
           const packet = queue.deserializer.deserialize(body, raw);
@@ -193,6 +195,12 @@ export class OutgoingMessage {
 interface IncomingPacket {
   pattern: string;
   data: unknown;
+}
+
+/** The operation a message names (every kind but a heartbeat names one). */
+function operationOf(data: unknown): LogFields {
+  const { operationId } = (data ?? {}) as { operationId?: unknown };
+  return typeof operationId === 'string' ? { operationId } : {};
 }
 
 /** Provides the app's AmqpTransport, its queues made from what `inject` names. */

@@ -7,6 +7,7 @@ import {
   Exchanges,
   type Decoded,
 } from '@app/contracts';
+import { logEntry, type LogFields } from '@app/platform';
 import type { ConfirmedPublisher } from './confirmed-publisher';
 
 /** One delivery, decoded, with the channel it arrived on (acks must go back there). */
@@ -27,6 +28,8 @@ export interface ConsumerOptions<T> {
   decode: (body: Buffer, raw: ConsumeMessage) => Decoded<T>;
   /** Assert the queue (e.g. an exclusive server-named one) and return its name. */
   assertQueue?: (channel: ConfirmChannel) => Promise<string>;
+  /** What a decoded message is about (its operation), for the log line of its dead letter. */
+  logFields?: (message: T) => LogFields;
 }
 
 /** Where a consumer stands: see QueueConsumer.horizon. */
@@ -148,15 +151,23 @@ export class QueueConsumer<T> {
     if (delivery.requeued) {
       safely(() => delivery.channel.nack(delivery.raw, false, true));
     } else if (delivery.rejection !== undefined) {
-      await this.deadLetter(delivery.channel, delivery.raw, delivery.rejection);
+      const about = this.options.logFields?.(delivery.message);
+      await this.deadLetter(delivery.channel, delivery.raw, delivery.rejection, about);
     } else {
       safely(() => delivery.channel.ack(delivery.raw));
     }
   }
 
   /** Republish with the reason in a header, then ack; if that fails, let the broker dead-letter it. */
-  private async deadLetter(channel: ConfirmChannel, raw: ConsumeMessage, reason: string) {
-    this.logger.warn(`dead-lettering message ${raw.properties.messageId ?? ''}: ${reason}`);
+  private async deadLetter(
+    channel: ConfirmChannel,
+    raw: ConsumeMessage,
+    reason: string,
+    about: LogFields = {},
+  ) {
+    this.logger.warn(
+      logEntry(`dead-lettering message ${raw.properties.messageId ?? ''}: ${reason}`, about),
+    );
     this.onDeadLetter(this.options.queue);
     try {
       await this.deadLetters.publish(Exchanges.deadLetter, raw.fields.routingKey, raw.content, {
@@ -171,7 +182,9 @@ export class QueueConsumer<T> {
       });
       safely(() => channel.ack(raw));
     } catch (error) {
-      this.logger.error(`could not dead-letter with a reason (${describe(error)}); nacking`);
+      this.logger.error(
+        logEntry(`could not dead-letter with a reason (${describe(error)}); nacking`, about),
+      );
       safely(() => channel.nack(raw, false, false));
     }
   }

@@ -6,6 +6,11 @@ export const UNSTORABLE_RULE = 'must not contain NUL characters or unpaired UTF-
 export const isUnstorable = (text: string): boolean =>
   text.includes('\u0000') || UNPAIRED_SURROGATE.test(text);
 
+const UNSTORABLE_ALL = new RegExp(`\u0000|${UNPAIRED_SURROGATE.source}`, 'g');
+
+/** The text with each NUL and unpaired surrogate replaced by U+FFFD, for records that must keep what came. */
+export const toStorable = (text: string): string => text.replace(UNSTORABLE_ALL, '\ufffd');
+
 /**
  * The path of the first string (or key) in a value that the database could not store, e.g.
  * `params.list[1]` or `params."a\u0000" (a key)`; undefined when every one is storable.

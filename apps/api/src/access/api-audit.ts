@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '@app/database';
+import { noteRequestLogFields } from '@app/platform';
 import type { IncomingMessage } from 'node:http';
 import { accessState, actorOf, sourceOf } from './access-state';
 
@@ -14,6 +15,8 @@ export class ApiAudit {
     operationId: string | null,
     detail: Record<string, unknown> = {},
   ): Promise<void> {
+    // the request's log line names the operation too (one it created is in no path)
+    if (operationId) noteRequestLogFields(request, { operationId });
     await this.audit.record({
       actor: actorOf(accessState(request)),
       action,

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger } from '@nestjs/common';
 import type { AuditLog } from '@app/database';
+import { operationIdInPath } from '../operations/operation-path';
 import { accessState, actorOf, sourceOf } from './access-state';
 
 const WINDOW_MS = 60_000;
@@ -89,7 +90,7 @@ export function refusalRecorder(audit: AuditLog, budget: RefusalBudget) {
               actor: actorOf(state),
               action: state.action ?? `http ${request.method ?? '?'} ${pathOf(request)}`,
               outcome: 'refused' as const,
-              operationId: operationIdIn(pathOf(request)),
+              operationId: operationIdInPath(pathOf(request)),
               source,
               detail: {
                 status,
@@ -106,11 +107,4 @@ export function refusalRecorder(audit: AuditLog, budget: RefusalBudget) {
     });
     next();
   };
-}
-
-const OPERATION_PATH =
-  /\/operations\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\/|$)/i;
-
-function operationIdIn(path: string): string | null {
-  return OPERATION_PATH.exec(path)?.[1]?.toLowerCase() ?? null;
 }

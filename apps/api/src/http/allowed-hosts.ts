@@ -11,8 +11,10 @@ export function hostName(header: string): string {
 }
 
 const HEALTH_PATH = `/${API_PREFIX}/health`;
+/** The paths answered whatever the Host (the OpenAPI document says so too). */
+export const answersAnyHost = (path: string): boolean => path === HEALTH_PATH;
 const isHealth = (request: IncomingMessage): boolean =>
-  (request.url ?? '').split('?')[0] === HEALTH_PATH;
+  answersAnyHost((request.url ?? '').split('?')[0]);
 
 /**
  * With API_ALLOWED_HOSTS, a request naming another Host is answered 421 (a page on a

@@ -6,8 +6,9 @@ export function allowCorsFrom(app: NestExpressApplication, origins: string[]): v
   app.enableCors({
     origin: origins,
     methods: ['GET', 'POST', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type'],
-    exposedHeaders: ['Retry-After', 'WWW-Authenticate'],
+    // a front end may send its own request id, and read the one its lines are logged under
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+    exposedHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
     maxAge: 600,
   });
 }

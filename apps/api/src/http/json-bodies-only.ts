@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answerRefusal } from './refusal-answer';
 
-const WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** The methods whose body is checked (the OpenAPI document lists the refusals for them). */
+export const WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function hasBody(request: IncomingMessage): boolean {
   const length = request.headers['content-length'];

@@ -1,5 +1,6 @@
 import { OPERATION_STATUSES, type OperationStatus } from '@app/contracts';
 import { MAX_CANCEL_REASON_LENGTH } from '@app/database';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsIn,
@@ -16,36 +17,57 @@ import {
 
 /** The body of POST /operations. `params` is checked against the type's schema by the catalogue. */
 export class CreateOperationBody {
+  @ApiProperty({
+    description: 'An operation type of the catalogue (GET /catalogue)',
+    maxLength: 255,
+    example: 'site.release',
+  })
   @IsString()
   @IsNotEmpty()
   @MaxLength(255)
   type!: string;
 
+  @ApiProperty({
+    description: 'The host or site name it acts on',
+    maxLength: 255,
+    example: 'shop.example.com',
+  })
   @IsString()
   @IsNotEmpty()
   @MaxLength(255)
   target!: string;
 
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      "Checked against the type's JSON Schema (`params` in GET /catalogue); defaults are filled in",
+    example: { version: '2.4.1' },
+  })
   @IsOptional()
   @IsObject()
   params?: Record<string, unknown>;
 }
 
 export class ListOperationsQuery {
+  @ApiPropertyOptional({ enum: OPERATION_STATUSES, example: 'failed' })
   @IsOptional()
   @IsIn(OPERATION_STATUSES)
   status?: OperationStatus;
 
+  @ApiPropertyOptional({ maxLength: 255, example: 'site.release' })
   @IsOptional()
   @IsString()
   @MaxLength(255)
   type?: string;
 
+  @ApiPropertyOptional({ maxLength: 255, example: 'shop.example.com' })
   @IsOptional()
   @IsString()
   @MaxLength(255)
   target?: string;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 200, default: 50 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -53,6 +75,10 @@ export class ListOperationsQuery {
   @Max(200)
   limit?: number;
 
+  @ApiPropertyOptional({
+    maxLength: 1000,
+    description: "The previous page's `nextCursor`",
+  })
   @IsOptional()
   @IsString()
   @MaxLength(1000)
@@ -61,6 +87,11 @@ export class ListOperationsQuery {
 
 /** The optional body of POST /operations/:id/cancel. */
 export class CancelOperationBody {
+  @ApiPropertyOptional({
+    description: 'Recorded as the reason of the cancelled operation',
+    maxLength: MAX_CANCEL_REASON_LENGTH,
+    example: 'superseded by release 2.4.2',
+  })
   @IsOptional()
   @IsString()
   @IsNotEmpty()
@@ -69,11 +100,18 @@ export class CancelOperationBody {
 }
 
 export class OperationIdParams {
+  @ApiProperty({ format: 'uuid', example: '3f2b8c1e-6a4d-4e0b-9c7a-1d2e3f4a5b6c' })
   @IsUUID()
   id!: string;
 }
 
 export class LogQuery {
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    default: 0,
+    description: 'Lines after this seq: the `next` of the previous page',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -81,6 +119,13 @@ export class LogQuery {
   @Max(Number.MAX_SAFE_INTEGER)
   after?: number;
 
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 10_000,
+    default: 1000,
+    description: 'At most this many lines (a page also stops near 1 MB of text)',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

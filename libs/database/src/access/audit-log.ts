@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { toStorable } from '@app/platform';
 import { BadCursorError, UUID_PATTERN } from '../cursor';
 import type { AuditOutcome } from '../entities/checks';
 
@@ -42,12 +43,9 @@ export interface AuditPage {
 /** Longest text kept of any one value: a hostile request cannot make the trail grow without bound. */
 const MAX_TEXT = 500;
 const MAX_DETAIL_BYTES = 8192;
-// eslint-disable-next-line no-control-regex -- NUL is what PostgreSQL refuses
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
 /** Text PostgreSQL can store, cut to MAX_TEXT: NUL and lone surrogates become U+FFFD. */
 function storable(text: string): string {
-  const clean = text.replace(UNSTORABLE, '\ufffd');
+  const clean = toStorable(text);
   return clean.length > MAX_TEXT ? `${clean.slice(0, MAX_TEXT)}…` : clean;
 }
 
