@@ -360,6 +360,38 @@ describe('docker/compose.yml', () => {
     }
   });
 
+  it('checks each app by its own GET /health/ready, on a port it opens and the image exposes', () => {
+    const final = (keyword: string) =>
+      finalStage.instructions.filter((instruction) => instruction.keyword === keyword);
+    const program = final('HEALTHCHECK').at(-1)?.args[1];
+    const exposed = final('EXPOSE').flatMap((expose) => expose.args);
+    const ports: Record<string, (settings: any) => { port: number; host: string }> = {
+      api: ({ api }) => api,
+      relay: ({ relay }) => ({ port: relay.httpPort, host: relay.httpHost }),
+      dispatcher: ({ dispatcher }) => ({ port: dispatcher.httpPort, host: dispatcher.httpHost }),
+    };
+    for (const { name, service, app } of appServices.filter(({ app }) =>
+      LONG_RUNNING.includes(app),
+    )) {
+      // docker/healthcheck.sh runs dist/apps/<app>/src/health.js, which asks /health/ready
+      assert.deepEqual(service.healthcheck?.test, ['CMD', program], `${name}: the image's check`);
+      const { port, host } = ports[app](environmentContract(app).validate(environmentOf(service)));
+      assert.ok(port > 0, `${name} opens its HTTP port`);
+      assert.equal(host, '0.0.0.0', `${name}: reachable by Prometheus on the compose network`);
+      assert.ok(exposed.includes(String(port)), `the Dockerfile EXPOSEs ${port} (${name})`);
+    }
+    const healthcheck = readFileSync(join(repoRoot, 'docker', 'healthcheck.sh'), 'utf8');
+    assert.match(healthcheck, /dist\/apps\/\$app\/src\/health\.js/);
+  });
+
+  it("sets the api's metrics token, so that Prometheus can scrape GET /metrics", () => {
+    const contract = environmentContract('api');
+    const { metrics } = contract.validate(environmentOf(compose.services.api)) as {
+      metrics: { token: string };
+    };
+    assert.ok(metrics.token.length >= 32, 'API_METRICS_TOKEN is set');
+  });
+
   it('lets the dispatcher finish its running operations before it is killed', () => {
     const { dispatcher } = compose.services;
     const env = environmentOf(dispatcher);

@@ -42,6 +42,9 @@ export interface RequestOptions {
   headers?: OutgoingHttpHeaders;
 }
 
+/** The api's API_METRICS_TOKEN in every stack. */
+const METRICS_TOKEN = 'stack-metrics-token-0123456789abcdef';
+
 /** Only what a process needs from the test's environment: no credentials leak between apps. */
 function baseEnv(): NodeJS.ProcessEnv {
   const { PATH, HOME, LANG } = process.env;
@@ -104,6 +107,9 @@ export class Stack {
       throw error;
     });
     const port = await freeLocalPort();
+    // each relay and dispatcher of every test file on its own port (/metrics, /health/*)
+    const relayHttpPort = await freeLocalPort();
+    const dispatcherHttpPort = await freeLocalPort();
     const stateDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-state-'));
     const workDir = await mkdtemp(join(tmpdir(), 'aegir-e2e-work-'));
     const catalogue = {
@@ -124,6 +130,7 @@ export class Stack {
         ...keys.apiEnv(),
         // tests poll the api hard; the rate limits have a spec of their own
         API_RATE_LIMIT: '1000000',
+        API_METRICS_TOKEN: METRICS_TOKEN,
         ...options.env?.api,
       },
       relay: {
@@ -131,6 +138,7 @@ export class Stack {
         DATABASE_URL: db.url,
         AMQP_URL: vhost.url,
         RELAY_OUTBOX_POLL_MS: '500',
+        RELAY_HTTP_PORT: String(relayHttpPort),
         ...keys.relayEnv(),
         ...options.env?.relay,
       },
@@ -143,6 +151,7 @@ export class Stack {
         DISPATCHER_KILL_GRACE_MS: '1000',
         DISPATCHER_STATE_DIR: stateDir,
         DISPATCHER_WORK_DIR: workDir,
+        DISPATCHER_HTTP_PORT: String(dispatcherHttpPort),
         ...keys.dispatcherEnv(pool),
         ...options.env?.dispatcher,
       },
@@ -179,6 +188,20 @@ export class Stack {
 
   envOf(app: AppName): NodeJS.ProcessEnv {
     return this.env[app];
+  }
+
+  /** The api's API_METRICS_TOKEN: Prometheus' bearer token for its GET /metrics. */
+  readonly metricsToken = METRICS_TOKEN;
+
+  /** Where an app serves /metrics and /health/*: the api's own port, the relay's and dispatcher's HTTP port. */
+  httpUrl(app: Exclude<AppName, 'console'>): string {
+    const env = this.env[app];
+    const port = {
+      api: env.API_PORT,
+      relay: env.RELAY_HTTP_PORT,
+      dispatcher: env.DISPATCHER_HTTP_PORT,
+    }[app];
+    return `http://127.0.0.1:${port}`;
   }
 
   /** Starts an app (again); `env` adds to (or, with undefined values, removes from) its environment. */

@@ -2,9 +2,15 @@ import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { IncomingMessage } from 'node:http';
-import { CatalogueModule } from '@app/catalogue';
-import { DatabaseModule } from '@app/database';
-import { loggingModule, SettingsModule } from '@app/platform';
+import { DataSource } from 'typeorm';
+import { Catalogue, catalogueReadiness, CatalogueModule } from '@app/catalogue';
+import { databaseAnswers, DatabaseModule } from '@app/database';
+import {
+  healthProbeProviders,
+  loggingModule,
+  ObservabilityModule,
+  SettingsModule,
+} from '@app/platform';
 import { AccessGuard } from './access/access.guard';
 import { ApiAccessSettings } from './access/access.settings';
 import { accessState } from './access/access-state';
@@ -17,19 +23,22 @@ import { apiEnvironment } from './api.environment';
 import { BadInputFilter } from './bad-input.filter';
 import { CatalogueController } from './catalogue.controller';
 import { ConflictFilter } from './conflict.filter';
+import { ApiMetrics } from './observability/api-metrics';
+import { ObservabilityController } from './observability/observability.controller';
 import { OperationSealer } from './operations/operation-sealer';
 import { requestLogFields } from './operations/operation-path';
 import { OperationsController } from './operations/operations.controller';
 
 /**
  * The REST api. It holds PostgreSQL credentials only: nothing here reaches the broker. Every
- * route but health needs a bearer token (AccessGuard).
+ * route but health needs a bearer token (AccessGuard); `/metrics` takes its own.
  */
 @Module({
   imports: [
     loggingModule('aegir-api', { requestFields: requestLogFields }),
     DatabaseModule.forRoot({ appName: 'aegir-api' }),
     CatalogueModule.forRoot(),
+    ObservabilityModule.forRoot(),
     ThrottlerModule.forRootAsync({
       inject: [ApiAccessSettings],
       useFactory: (settings: ApiAccessSettings) => ({
@@ -51,6 +60,7 @@ import { OperationsController } from './operations/operations.controller';
     TokensController,
     AuditController,
     HealthController,
+    ObservabilityController,
   ],
   providers: [
     ApiThrottlerGuard,
@@ -68,6 +78,14 @@ import { OperationsController } from './operations/operations.controller';
     { provide: APP_FILTER, useClass: BadInputFilter },
     { provide: APP_FILTER, useClass: ConflictFilter },
     OperationSealer,
+    ApiMetrics,
+    ...healthProbeProviders({
+      inject: [DataSource, Catalogue],
+      useFactory: (dataSource: DataSource, catalogue: Catalogue) => ({
+        database: () => databaseAnswers(dataSource),
+        catalogue: catalogueReadiness(catalogue),
+      }),
+    }),
   ],
 })
 export class ApiModule {

@@ -11,6 +11,9 @@ import { hardenHttp } from './http/harden-http';
 
 export { API_PREFIX };
 
+/** The routes served at the root, not under `/api/v1` (ObservabilityController). */
+const OUTSIDE_PREFIX = ['metrics', 'health/live', 'health/ready'];
+
 /**
  * Builds the api exactly as it runs, without listening: main.ts and the tests share it.
  * Checks the configuration first, so a bad value stops start-up before anything connects.
@@ -24,7 +27,8 @@ export async function createApiApp(): Promise<NestExpressApplication> {
   });
   app.useLogger(app.get(Logger));
   hardenHttp(app, app.get(ApiAccessSettings), app.get(AuditLog));
-  app.setGlobalPrefix(API_PREFIX);
+  // probes and metrics at the same paths on every app, where monitoring looks for them
+  app.setGlobalPrefix(API_PREFIX, { exclude: OUTSIDE_PREFIX });
   if (app.get(ApiSettings).docs === 'on') serveApiDocs(app);
   return app;
 }

@@ -36,6 +36,15 @@ import { SecretOpener } from './secret-opener';
 import { RecentlyCancelled } from './recently-cancelled';
 import { WorkDir } from './work-dir';
 
+export interface DispatcherLoad {
+  /** Operations running (each runs one task at a time). */
+  running: number;
+  /** Lines of output in memory, not yet confirmed by the broker. */
+  bufferedLines: number;
+  /** Bytes of output in spill files. */
+  spilledBytes: number;
+}
+
 /**
  * Runs the operations this dispatcher's pool queue hands it, at most `concurrency` at a
  * time. Each one is claimed from the relay first (so a cancel that reached the database
@@ -60,6 +69,7 @@ export class DispatchService
   private slots: number;
   private slotWaiters: (() => void)[] = [];
   private stopping = false;
+  private readonly finishListeners: ((type: string, status: string) => void)[] = [];
 
   constructor(
     private readonly amqp: AmqpChannels,
@@ -115,6 +125,22 @@ export class DispatchService
       await this.publish(Exchanges.events, lost.kind, lost);
       await this.workDir.forget(operationId);
     }
+  }
+
+  /** Operations running here now, and what of their output waits for the broker (for metrics). */
+  load(): DispatcherLoad {
+    const load = { running: this.running.size, bufferedLines: 0, spilledBytes: 0 };
+    for (const run of this.running.values()) {
+      const { memoryLines, spilledBytes } = run.buffered;
+      load.bufferedLines += memoryLines;
+      load.spilledBytes += spilledBytes;
+    }
+    return load;
+  }
+
+  /** `listener` hears the type and final status of every operation that ends here. */
+  onFinished(listener: (type: string, status: string) => void): void {
+    this.finishListeners.push(listener);
   }
 
   /** A signed answer to a claim other than the one pending (an old one, replayed) is refused. */
@@ -185,6 +211,7 @@ export class DispatchService
     const done = run
       .run(plan)
       .then((status) => {
+        for (const listener of this.finishListeners) listener(message.type, status);
         if (status === 'succeeded') log.debug(`operation ${operationId} succeeded`);
         else {
           const task = run.endedInTask;

@@ -29,7 +29,7 @@ describe('dispatcherEnvironment', () => {
         'LOG_LEVEL',
       ],
     );
-    assert.equal(variables.filter((name) => name.startsWith('DISPATCHER_')).length, 19);
+    assert.equal(variables.filter((name) => name.startsWith('DISPATCHER_')).length, 21);
   });
 
   const keyFiles: [string, string][] = [
@@ -49,6 +49,8 @@ describe('dispatcherEnvironment', () => {
 
   it('has working defaults for everything but the key files', () => {
     assert.deepEqual(settingsOf({}), {
+      httpPort: 9102,
+      httpHost: '127.0.0.1',
       id: `${hostname()}-${process.pid}`,
       pool: 'default',
       concurrency: 4,
@@ -73,6 +75,8 @@ describe('dispatcherEnvironment', () => {
 
   it('reads every variable, and makes the directories and key files absolute', () => {
     const env = {
+      DISPATCHER_HTTP_PORT: '0',
+      DISPATCHER_HTTP_HOST: '::',
       DISPATCHER_ID: 'disp-1',
       DISPATCHER_POOL: 'web_2',
       DISPATCHER_CONCURRENCY: '2',
@@ -98,6 +102,8 @@ describe('dispatcherEnvironment', () => {
       dispatcherEnvironment.variables.filter((name) => name.startsWith('DISPATCHER_')).sort(),
     );
     assert.deepEqual(settingsOf(env), {
+      httpPort: 0,
+      httpHost: '::',
       id: 'disp-1',
       pool: 'web_2',
       concurrency: 2,

@@ -1,11 +1,25 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { amqpTransportProvider, AmqpModule } from '@app/amqp';
-import { brokerTopology } from '@app/contracts';
-import { loggingModule, SettingsModule } from '@app/platform';
-import { CatalogueModule } from '@app/catalogue';
+import { access, constants } from 'node:fs/promises';
+import {
+  AmqpChannels,
+  amqpTransportProvider,
+  AmqpModule,
+  AmqpTransport,
+  brokerReadiness,
+} from '@app/amqp';
+import { brokerTopology, Queues } from '@app/contracts';
+import {
+  healthProbeProviders,
+  loggingModule,
+  ObservabilityModule,
+  ProbesController,
+  SettingsModule,
+} from '@app/platform';
+import { Catalogue, catalogueReadiness, CatalogueModule } from '@app/catalogue';
 import { RunnerModule } from '@app/runner';
 import { dispatcherEnvironment } from './dispatcher.environment';
-import { dispatcherQueues } from './dispatcher.queues';
+import { DispatcherMetrics } from './dispatcher-metrics';
+import { controlQueueOf, dispatcherQueues } from './dispatcher.queues';
 import { DispatcherSettings } from './dispatcher.settings';
 import { DispatchController } from './dispatch.controller';
 import { DispatchService } from './dispatch.service';
@@ -27,8 +41,9 @@ import { readVerifyingKey, RELAY_VERIFYING_KEY, SignatureVerifier } from './sign
     }),
     CatalogueModule.forRoot(),
     RunnerModule,
+    ObservabilityModule.forRoot(),
   ],
-  controllers: [DispatchController],
+  controllers: [DispatchController, ProbesController],
   providers: [
     amqpTransportProvider({
       inject: [DispatcherSettings, SignatureVerifier],
@@ -37,6 +52,24 @@ import { readVerifyingKey, RELAY_VERIFYING_KEY, SignatureVerifier } from './sign
     SignatureVerifier,
     DispatchService,
     SecretOpener,
+    DispatcherMetrics,
+    ...healthProbeProviders({
+      inject: [AmqpChannels, AmqpTransport, Catalogue, DispatcherSettings],
+      useFactory: (
+        channels: AmqpChannels,
+        transport: AmqpTransport,
+        catalogue: Catalogue,
+        settings: DispatcherSettings,
+      ) => ({
+        broker: brokerReadiness(channels, transport, [
+          Queues.dispatch(settings.pool),
+          controlQueueOf(settings),
+        ]),
+        catalogue: catalogueReadiness(catalogue),
+        // workspaces and spill files go there
+        'work dir': () => access(settings.workDir, constants.W_OK | constants.X_OK),
+      }),
+    }),
   ],
 })
 export class DispatcherModule {

@@ -14,6 +14,17 @@ import { defaultStateRoot } from './private-dir';
 const MiB = 1024 * 1024;
 
 export class DispatcherSettings {
+  /**
+   * The port of `/metrics` and `/health/live`, `/health/ready`; 0: none opened. Dispatchers
+   * side by side on one host each need their own.
+   */
+  @IntegerVariable('DISPATCHER_HTTP_PORT', { min: 0, max: 65535 })
+  readonly httpPort: number = 9102;
+
+  /** The address that port listens on. An empty value is refused, not taken for the default. */
+  @MatchingVariable('DISPATCHER_HTTP_HOST', /\S/, { rule: 'not be empty', emptyIsValue: true })
+  readonly httpHost: string = '127.0.0.1';
+
   /** Its name in heartbeats and statuses. */
   @TextVariable('DISPATCHER_ID')
   readonly id: string = `${hostname()}-${process.pid}`;

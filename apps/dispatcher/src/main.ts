@@ -1,8 +1,9 @@
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { startAmqpMicroservice } from '@app/amqp';
-import { exitOnStartupFailure, runUntilSignalled } from '@app/platform';
+import { exitOnStartupFailure, openProbePort, runUntilSignalled } from '@app/platform';
 import { DispatcherModule } from './dispatcher.module';
+import { DispatcherSettings } from './dispatcher.settings';
 
 async function main(): Promise<void> {
   // abortOnError off: a provider that refuses to start (a bad key file) ends in one line below
@@ -12,6 +13,8 @@ async function main(): Promise<void> {
   });
   app.useLogger(app.get(Logger));
   await startAmqpMicroservice(app);
+  const { httpHost, httpPort } = app.get(DispatcherSettings);
+  await openProbePort(app, { host: httpHost, port: httpPort }, 'dispatcher');
   runUntilSignalled(app, 'dispatcher');
 }
 

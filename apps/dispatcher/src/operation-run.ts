@@ -11,7 +11,7 @@ import {
   type RunningProcess,
 } from '@app/runner';
 import type { DispatcherSettings } from './dispatcher.settings';
-import type { OperationEvents } from './operation-events';
+import type { BufferedOutput, OperationEvents } from './operation-events';
 import type { SecretOpener } from './secret-opener';
 
 interface PlannedTask {
@@ -70,6 +70,11 @@ export class OperationRun {
 
   get operationId(): string {
     return this.message.operationId;
+  }
+
+  /** What of its output waits for the broker, in memory and in spill files. */
+  get buffered(): BufferedOutput {
+    return this.events.buffered;
   }
 
   /**

@@ -6,6 +6,7 @@ import { OperationStateRepository } from '@app/database';
 import { DatabaseRetry, isDataError } from './database-retry';
 import { MessageSenders, ofAnotherPool, senderOf } from './message-senders';
 import { MessageSigner } from './message-signer';
+import { RelayMetrics } from './relay-metrics';
 import { RelaySettings } from './relay.settings';
 
 /**
@@ -24,6 +25,7 @@ export class ClaimsController implements BeforeApplicationShutdown {
     private readonly senders: MessageSenders,
     private readonly signer: MessageSigner,
     config: RelaySettings,
+    private readonly metrics: RelayMetrics,
   ) {
     this.retry = new DatabaseRetry(config.databaseRetryMs, this.logger);
   }
@@ -46,10 +48,14 @@ export class ClaimsController implements BeforeApplicationShutdown {
     const { pool } = checked;
     let decision: Awaited<ReturnType<OperationStateRepository['decideClaim']>>;
     try {
-      decision = await this.retry.run('claim', () => this.state.decideClaim(claim, pool), {
-        operationId: claim.operationId,
-        dispatcherId: claim.dispatcherId,
-      });
+      decision = await this.retry.run(
+        'claim',
+        () =>
+          this.state.decideClaim(claim, pool, undefined, (started) =>
+            this.metrics.started(started),
+          ),
+        { operationId: claim.operationId, dispatcherId: claim.dispatcherId },
+      );
     } catch (error) {
       if (isDataError(error)) throw error;
       throw stopping();

@@ -11,6 +11,7 @@ import { singleEvents, type EventMessage } from '@app/contracts';
 import { DatabaseRetry, isDataError } from './database-retry';
 import { storeEvents } from './event-writer';
 import { isLineMessage } from './log-lines';
+import { RelayMetrics } from './relay-metrics';
 import { RelaySettings } from './relay.settings';
 
 /**
@@ -29,6 +30,7 @@ export class EventBatches implements BeforeApplicationShutdown, OnApplicationShu
     private readonly dataSource: DataSource,
     private readonly state: OperationStateRepository,
     config: RelaySettings,
+    private readonly metrics: RelayMetrics,
   ) {
     this.retry = new DatabaseRetry(config.databaseRetryMs, this.logger);
     this.batcher = new LaneBatcher<EventMessage>(
@@ -49,14 +51,20 @@ export class EventBatches implements BeforeApplicationShutdown, OnApplicationShu
   }
 
   private async write(batch: BatchEntry<EventMessage>[]): Promise<void> {
+    const written = this.metrics.batchStarted();
     try {
-      await this.retry.run('events batch', () =>
-        storeEvents(this.dataSource, eventsOf(batch), this.state),
+      const events = eventsOf(batch);
+      const ended = await this.retry.run('events batch', () =>
+        storeEvents(this.dataSource, events, this.state),
       );
+      written();
+      this.metrics.batchCommitted(events, batch.length, ended);
       crashAfterCommitIfAsked(batch);
     } catch (error) {
       if (isDataError(error)) await this.writeOneByOne(batch);
       else for (const entry of batch) entry.fail(stopping()); // another relay takes it
+    } finally {
+      written();
     }
   }
 
@@ -64,9 +72,11 @@ export class EventBatches implements BeforeApplicationShutdown, OnApplicationShu
   private async writeOneByOne(batch: BatchEntry<EventMessage>[]): Promise<void> {
     for (const entry of batch) {
       try {
-        await this.retry.run('event', () =>
-          storeEvents(this.dataSource, eventsOf([entry]), this.state),
+        const events = eventsOf([entry]);
+        const ended = await this.retry.run('event', () =>
+          storeEvents(this.dataSource, events, this.state),
         );
+        this.metrics.batchCommitted(events, 1, ended);
       } catch (error) {
         entry.fail(
           isDataError(error)

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { HeartbeatMessage, SingleEvent } from '@app/contracts';
-import { LOG_CHANNEL, OperationStateRepository } from '@app/database';
+import { LOG_CHANNEL, OperationStateRepository, type EndedOperation } from '@app/database';
 import {
   copyLines,
   insertLinesIgnoringDuplicates,
@@ -16,40 +16,42 @@ export type LineWrite = 'copy' | 'upsert';
  * already (the broker delivered the batch again after a relay crash), COPY fails on the key
  * and the batch is written again, skipping the lines it already has. Statuses and heartbeats
  * go through `state` (pass the injected OperationStateRepository; the default is one on
- * the same DataSource).
+ * the same DataSource). Returns the operations the batch ended, once it is committed.
  */
 export async function storeEvents(
   dataSource: DataSource,
   events: SingleEvent[],
   state = new OperationStateRepository(dataSource),
-): Promise<void> {
+): Promise<EndedOperation[]> {
   try {
-    await dataSource.transaction((manager) => writeEvents(manager, events, 'copy', state));
+    return await dataSource.transaction((manager) => writeEvents(manager, events, 'copy', state));
   } catch (error) {
     if (!isDuplicateLine(error)) throw error;
-    await dataSource.transaction((manager) => writeEvents(manager, events, 'upsert', state));
+    return dataSource.transaction((manager) => writeEvents(manager, events, 'upsert', state));
   }
 }
 
 /**
  * Writes a batch of events in a transaction: log lines (unique on (operation_id, seq)),
  * statuses only forward, heartbeats; then NOTIFYs followers of each operation touched
- * (delivered when the transaction commits).
+ * (delivered when the transaction commits). Returns the operations whose final status it wrote.
  */
 export async function writeEvents(
   manager: EntityManager,
   events: SingleEvent[],
   lineWrite: LineWrite = 'upsert',
   state = new OperationStateRepository(manager.connection),
-): Promise<void> {
+): Promise<EndedOperation[]> {
   const touched = new Set<string>();
+  const ended: EndedOperation[] = [];
   const logs = events.filter(isLineMessage);
   if (lineWrite === 'copy') await copyLines(manager, logs);
   else await insertLinesIgnoringDuplicates(manager, logs);
   for (const event of events) {
     if (isLineMessage(event)) touched.add(event.operationId);
     if (event.kind === 'status') {
-      await state.applyStatus(manager, event);
+      const end = await state.applyStatus(manager, event);
+      if (end) ended.push(end);
       touched.add(event.operationId);
     }
   }
@@ -63,4 +65,5 @@ export async function writeEvents(
       [...touched],
     ]);
   }
+  return ended;
 }

@@ -1,17 +1,12 @@
 /**
- * The relay container's health check (docker/healthcheck.sh runs it): PostgreSQL and
- * RabbitMQ both answer, reached with the relay's own settings. Exit 0 healthy, 1 not.
- * Issue 10 replaces it with the relay's /health/ready endpoint.
+ * The relay container's health check (docker/healthcheck.sh runs it): the relay's own
+ * GET /health/ready on RELAY_HTTP_PORT answers 200 (PostgreSQL answers, RabbitMQ is
+ * connected and its queues consumed). Exit 0 healthy, 1 not, with what is down.
  */
-import { pingBroker } from '@app/amqp';
-import { pingDatabase } from '@app/database';
-import { runHealthCheck } from '@app/platform';
+import { askReady, runHealthCheck } from '@app/platform';
 import { relayEnvironment } from './relay.environment';
 
 void runHealthCheck('relay', () => {
-  const { database, amqp } = relayEnvironment.validate(process.env);
-  return {
-    database: () => pingDatabase(database.url),
-    broker: () => pingBroker(amqp.url),
-  };
+  const { httpHost, httpPort } = relayEnvironment.validate(process.env).relay;
+  return { ready: () => askReady(httpHost, httpPort) };
 });

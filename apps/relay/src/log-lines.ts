@@ -14,7 +14,7 @@ export function isLineMessage(event: { kind: string }): event is LineMessage {
   return event.kind === 'log' || event.kind === 'lines';
 }
 
-function lineCount(message: LineMessage): number {
+export function lineCount(message: LineMessage): number {
   return message.kind === 'log' ? message.lines.length : message.text.length;
 }
 

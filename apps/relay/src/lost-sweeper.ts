@@ -8,6 +8,7 @@ import { AmqpTransport } from '@app/amqp';
 import { Queues } from '@app/contracts';
 import { ConflictError, OperationStateRepository } from '@app/database';
 import { describeError, logEntry } from '@app/platform';
+import { RelayMetrics } from './relay-metrics';
 import { RelaySettings } from './relay.settings';
 
 /**
@@ -27,6 +28,7 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly state: OperationStateRepository,
     private readonly transport: AmqpTransport,
     private readonly config: RelaySettings,
+    private readonly metrics: RelayMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -50,6 +52,7 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
               this.config.lostAfterMs / 1000,
             )),
           ];
+    this.metrics.lost(lost);
     for (const { id, reason } of lost) {
       this.logger.warn(logEntry(`operation ${id} lost: ${reason}`, { operationId: id }));
     }

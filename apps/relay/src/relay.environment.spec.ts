@@ -3,6 +3,10 @@ import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { relayEnvironment } from './relay.environment';
 
+/** Where its /metrics and /health/* listen. */
+const HTTP_DEFAULTS = { httpPort: 9101, httpHost: '127.0.0.1' };
+
+/** The integer settings of the relay's own work, each at least 1. */
 const RELAY_DEFAULTS = {
   RELAY_OUTBOX_POLL_MS: ['outboxPollMs', 1000],
   RELAY_OUTBOX_BATCH: ['outboxBatch', 100],
@@ -24,6 +28,8 @@ describe('relayEnvironment', () => {
   it('reads its own, the database, broker and logging variables', () => {
     assert.equal(relayEnvironment.app, 'relay');
     assert.deepEqual(relayEnvironment.variables, [
+      'RELAY_HTTP_PORT',
+      'RELAY_HTTP_HOST',
       ...Object.keys(RELAY_DEFAULTS),
       'RELAY_SIGNING_KEY_FILE',
       'DATABASE_URL',
@@ -39,6 +45,7 @@ describe('relayEnvironment', () => {
   it('has the README’s defaults for an environment with only the key file', () => {
     assert.deepEqual(relayEnvironment.validate(REQUIRED), {
       relay: {
+        ...HTTP_DEFAULTS,
         ...Object.fromEntries(Object.values(RELAY_DEFAULTS)),
         signingKeyFile: '/keys/relay-signing.key',
       },
@@ -63,6 +70,8 @@ describe('relayEnvironment', () => {
       AMQP_URL: 'amqps://broker/aegir',
       AMQP_PUBLISH_TIMEOUT_MS: '500',
       AMQP_CONNECT_TIMEOUT_MS: '700',
+      RELAY_HTTP_PORT: '0',
+      RELAY_HTTP_HOST: '0.0.0.0',
       ...Object.fromEntries(
         Object.keys(RELAY_DEFAULTS).map((name, index) => [name, `${index + 1}`]),
       ),
@@ -74,6 +83,8 @@ describe('relayEnvironment', () => {
       connectTimeoutMs: 700,
     });
     assert.deepEqual(settings.relay, {
+      httpPort: 0,
+      httpHost: '0.0.0.0',
       ...Object.fromEntries(Object.values(RELAY_DEFAULTS).map(([key], index) => [key, index + 1])),
       signingKeyFile: resolve('keys/relay.key'),
     });
@@ -97,6 +108,19 @@ describe('relayEnvironment', () => {
         });
       });
     }
+  }
+
+  for (const [name, value, rule] of [
+    ['RELAY_HTTP_PORT', '65536', 'must be an integer from 0 to 65535'],
+    ['RELAY_HTTP_PORT', 'http', 'must be an integer from 0 to 65535'],
+    ['RELAY_HTTP_HOST', ' ', 'must not be empty'],
+  ]) {
+    it(`refuses ${name}=${JSON.stringify(value)}, naming it`, () => {
+      assert.throws(() => relayEnvironment.validate({ ...REQUIRED, [name]: value }), {
+        name: 'ConfigurationError',
+        message: `${name} ${rule}, got ${JSON.stringify(value)}`,
+      });
+    });
   }
 
   it('refuses an AMQP_URL that is not amqp:// or amqps://, without showing its password', () => {

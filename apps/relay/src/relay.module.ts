@@ -1,8 +1,22 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { amqpTransportProvider, AmqpModule, EnvelopeDeserializer } from '@app/amqp';
+import { DataSource } from 'typeorm';
+import {
+  AmqpChannels,
+  amqpTransportProvider,
+  AmqpModule,
+  AmqpTransport,
+  brokerReadiness,
+  EnvelopeDeserializer,
+} from '@app/amqp';
 import { brokerTopology, decodeClaim, decodeEvent, EVENT_KINDS, Queues } from '@app/contracts';
-import { loggingModule, SettingsModule } from '@app/platform';
-import { DatabaseModule } from '@app/database';
+import {
+  healthProbeProviders,
+  loggingModule,
+  ObservabilityModule,
+  ProbesController,
+  SettingsModule,
+} from '@app/platform';
+import { databaseAnswers, DatabaseModule } from '@app/database';
 import { ClaimsController } from './claims.controller';
 import { EventBatches } from './event-batches';
 import { EventsController } from './events.controller';
@@ -13,6 +27,7 @@ import { RefusedMessages } from './refused-messages';
 import { MessageSigner, RELAY_SIGNING_KEY, readSigningKey } from './message-signer';
 import { OutboxPublisher } from './outbox-publisher';
 import { relayEnvironment } from './relay.environment';
+import { RelayMetrics } from './relay-metrics';
 import { RelaySettings } from './relay.settings';
 
 /** The front-end worker: the only app that holds both database and broker credentials. */
@@ -21,8 +36,9 @@ import { RelaySettings } from './relay.settings';
     loggingModule('aegir-relay'),
     DatabaseModule.forRoot({ appName: 'aegir-relay' }),
     AmqpModule.forRoot('aegir-relay', { useFactory: () => ({ expects: brokerTopology([]) }) }),
+    ObservabilityModule.forRoot(),
   ],
-  controllers: [EventsController, ClaimsController],
+  controllers: [EventsController, ClaimsController, ProbesController],
   providers: [
     amqpTransportProvider({
       inject: [RelaySettings],
@@ -41,6 +57,14 @@ import { RelaySettings } from './relay.settings';
         },
       ],
     }),
+    ...healthProbeProviders({
+      inject: [DataSource, AmqpChannels, AmqpTransport],
+      useFactory: (dataSource: DataSource, channels: AmqpChannels, transport: AmqpTransport) => ({
+        database: () => databaseAnswers(dataSource),
+        broker: brokerReadiness(channels, transport, [Queues.events, Queues.claims]),
+      }),
+    }),
+    RelayMetrics,
     EventBatches,
     OperationOwners,
     MessageSenders,

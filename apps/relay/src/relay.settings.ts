@@ -1,6 +1,14 @@
-import { IntegerVariable, PathVariable } from '@app/platform';
+import { IntegerVariable, MatchingVariable, PathVariable } from '@app/platform';
 
 export class RelaySettings {
+  /** The port of `/metrics` and `/health/live`, `/health/ready`; 0: none opened. */
+  @IntegerVariable('RELAY_HTTP_PORT', { min: 0, max: 65535 })
+  readonly httpPort: number = 9101;
+
+  /** The address that port listens on. An empty value is refused, not taken for the default. */
+  @MatchingVariable('RELAY_HTTP_HOST', /\S/, { rule: 'not be empty', emptyIsValue: true })
+  readonly httpHost: string = '127.0.0.1';
+
   /** Outbox polling when no NOTIFY arrives. */
   @IntegerVariable('RELAY_OUTBOX_POLL_MS', { min: 1 })
   readonly outboxPollMs: number = 1000;

@@ -77,6 +77,11 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     return this.consumers.get(queue)?.horizon();
   }
 
+  /** See QueueConsumer.consuming; false for a queue the transport does not consume. */
+  consuming(queue: string): boolean {
+    return this.consumers.get(queue)?.consuming ?? false;
+  }
+
   /** See QueueConsumer.ready. */
   ready(queue: string): Promise<number | undefined> {
     return this.consumers.get(queue)?.ready() ?? Promise.resolve(undefined);

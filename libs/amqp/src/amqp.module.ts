@@ -47,6 +47,7 @@ export class AmqpChannels implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AmqpChannels.name);
   private readonly channels: ChannelWrapper[] = [];
   private publisher?: ConfirmedPublisher;
+  private readonly deadLetterListeners: ((queue: string) => void)[] = [];
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -110,7 +111,13 @@ export class AmqpChannels implements OnModuleInit, OnApplicationShutdown {
       (setup) => this.createChannel(`consumer:${options.queue}`, setup),
       this.confirmedPublisher(),
       options,
+      (queue) => this.deadLetterListeners.forEach((listener) => listener(queue)),
     );
+  }
+
+  /** `listener` hears the queue of every message a consumer of this app dead-letters. */
+  onDeadLetter(listener: (queue: string) => void): void {
+    this.deadLetterListeners.push(listener);
   }
 
   get connected(): boolean {

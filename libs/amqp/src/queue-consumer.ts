@@ -63,12 +63,19 @@ export class QueueConsumer<T> {
     private readonly createChannel: ChannelFactory,
     private readonly deadLetters: ConfirmedPublisher,
     private readonly options: ConsumerOptions<T>,
+    /** Told of every message this consumer dead-letters (the apps count them). */
+    private readonly onDeadLetter: (queue: string) => void = () => undefined,
   ) {
     this.logger = new Logger(`QueueConsumer(${options.queue})`);
   }
 
   get queue(): string {
     return this.options.queue;
+  }
+
+  /** Whether the broker has this consumer registered now (false between a drop and the reconnect). */
+  get consuming(): boolean {
+    return this.connectedSince !== undefined;
   }
 
   /** Starts consuming; resolves once the broker has registered the consumer. */
@@ -161,6 +168,7 @@ export class QueueConsumer<T> {
     this.logger.warn(
       logEntry(`dead-lettering message ${raw.properties.messageId ?? ''}: ${reason}`, about),
     );
+    this.onDeadLetter(this.options.queue);
     try {
       await this.deadLetters.publish(Exchanges.deadLetter, raw.fields.routingKey, raw.content, {
         messageId: raw.properties.messageId as string | undefined,

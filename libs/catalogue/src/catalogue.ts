@@ -224,3 +224,10 @@ function argvValue(name: string, value: unknown): string {
   if (text.includes('\0')) throw new PlanError(field, `${field} must not contain a NUL character`);
   return text;
 }
+
+/** The readiness check of an app that runs or plans from the catalogue: it is loaded, with types. */
+export function catalogueReadiness(catalogue: Catalogue | undefined): () => Promise<void> {
+  return async () => {
+    if (!catalogue || catalogue.types().length === 0) throw new Error('no catalogue loaded');
+  };
+}

@@ -1,5 +1,5 @@
 export * from './types';
-export { Catalogue, TARGET_PATTERN, type PlanRequest } from './catalogue';
+export { Catalogue, catalogueReadiness, TARGET_PATTERN, type PlanRequest } from './catalogue';
 export { CatalogueError, PlanError } from './catalogue-errors';
 export { loadCatalogue, type CatalogueOptions } from './load';
 export { CatalogueModule } from './catalogue.module';

@@ -15,7 +15,11 @@ import { openTestDataSource, type TestDatabase } from '../../../test/support/dat
 import { at, statusMessage, testPlan } from '../../../test/support/messages';
 import { LOG_CHANNEL, OUTBOX_CHANNEL } from './channels';
 import { ConflictError } from './conflict-error';
-import { OperationStateRepository, retryDelaySeconds } from './operation-state.repository';
+import {
+  OperationStateRepository,
+  retryDelaySeconds,
+  type StartedOperation,
+} from './operation-state.repository';
 
 function claim(operationId: string, dispatcherId: string): ClaimMessage {
   return {
@@ -224,6 +228,22 @@ describe('OperationStateRepository', () => {
       });
     }
 
+    it('reports the start once, with the time since the operation was created', async () => {
+      const id = await inStatus('dispatched');
+      await ds.query(
+        `UPDATE operations SET created_at = now() - interval '3 seconds' WHERE id = $1`,
+        [id],
+      );
+      const started: StartedOperation[] = [];
+      const report = (start: StartedOperation) => started.push(start);
+      await state.decideClaim(claim(id, 'dispatcher-7'), 'default', undefined, report);
+      // the same dispatcher asking again (its answer was lost) started nothing new
+      await state.decideClaim(claim(id, 'dispatcher-7'), 'default', undefined, report);
+      assert.equal(started.length, 1);
+      assert.equal(started[0].type, 'demo.hello');
+      assert.ok(Math.abs(started[0].waitedSeconds - 3) < 1, `${started[0].waitedSeconds} s`);
+    });
+
     it('grants the same dispatcher again, and refuses another with the reason', async () => {
       const id = await inStatus('dispatched');
       assert.equal((await decide(claim(id, 'dispatcher-7'))).granted, true);
@@ -276,6 +296,17 @@ describe('OperationStateRepository', () => {
       inTransaction(async (manager) => {
         for (const event of events) await state.applyStatus(manager, event);
       });
+
+    it('returns the type and status of the operation it ended, once', async () => {
+      const id = await state.create(testPlan());
+      const ended = () =>
+        inTransaction((manager) =>
+          state.applyStatus(manager, statusMessage(id, 'failed', 20, { lineCount: 0 })),
+        );
+      await apply(statusMessage(id, 'running', 10));
+      assert.deepEqual(await ended(), { type: 'demo.hello', status: 'failed' });
+      assert.equal(await ended(), undefined, 'a replayed end ends nothing');
+    });
 
     it('moves an operation forward only: a late running after succeeded changes nothing', async () => {
       const id = await state.create(testPlan());
@@ -455,7 +486,11 @@ describe('OperationStateRepository', () => {
         lost = await state.markLost(new Date(), 30);
       });
       assert.deepEqual(lost, [
-        { id: silent, reason: 'dispatcher dispatcher-1 silent for more than 30 s' },
+        {
+          id: silent,
+          reason: 'dispatcher dispatcher-1 silent for more than 30 s',
+          type: 'demo.hello',
+        },
       ]);
       const row = await operation(silent);
       assert.deepEqual([row.status, row.reason], ['lost', lost[0].reason]);

@@ -95,6 +95,19 @@ export interface TaskEnding {
 export interface LostOperation {
   id: string;
   reason: string;
+  type: string;
+}
+
+/** An operation that reached a terminal status in `applyStatus` (for the relay's metrics). */
+export interface EndedOperation {
+  type: string;
+  status: OperationStatus;
+}
+
+/** A claim granted for the first time: the operation started, `waitedSeconds` after it was created. */
+export interface StartedOperation {
+  type: string;
+  waitedSeconds: number;
 }
 
 export interface LostRetryDue {
@@ -292,15 +305,19 @@ export class OperationStateRepository {
     claim: ClaimMessage,
     pool: string,
     manager: EntityManager = this.dataSource.manager,
+    onStarted?: (started: StartedOperation) => void,
   ): Promise<ClaimResultMessage | ClaimOfAnotherPool> {
-    const granted = await updateReturning<{ id: string }>(
+    // `first`: started_at was set by this statement (now() is the transaction's start), not
+    // by an earlier grant the same dispatcher asks for again
+    const granted = await updateReturning<{ type: string; first: boolean; waited: number }>(
       manager,
       `UPDATE operations
           SET status = 'running', dispatcher_id = $2,
               started_at = COALESCE(started_at, now()), heartbeat_at = now()
         WHERE id = $1 AND pool = $3
           AND (status IN (${CLAIMABLE}) OR (status = 'running' AND dispatcher_id = $2))
-        RETURNING id`,
+        RETURNING type, started_at = now() AS first,
+                  EXTRACT(EPOCH FROM started_at - created_at)::float8 AS waited`,
       [claim.operationId, claim.dispatcherId, pool],
     );
     const result = {
@@ -308,7 +325,11 @@ export class OperationStateRepository {
       kind: 'claim-result',
       operationId: claim.operationId,
     } as const;
-    if (granted.length > 0) return { ...result, granted: true };
+    if (granted.length > 0) {
+      const [{ type, first, waited }] = granted;
+      if (first) onStarted?.({ type, waitedSeconds: waited });
+      return { ...result, granted: true };
+    }
     const [row] = await manager.query<
       { status: string; dispatcher_id: string | null; pool: string }[]
     >(`SELECT status, dispatcher_id, pool FROM operations WHERE id = $1`, [claim.operationId]);
@@ -325,12 +346,16 @@ export class OperationStateRepository {
    * Applies a dispatcher's status event to its operation or task, only forward: a late or
    * replayed event changes nothing. A terminal status counts the lines stored so far and
    * ends the operation's unfinished tasks. One round trip, two when an operation ends.
+   * Returns the operation's type and status when this event ended it.
    */
-  async applyStatus(manager: EntityManager, event: StatusMessage): Promise<void> {
+  async applyStatus(
+    manager: EntityManager,
+    event: StatusMessage,
+  ): Promise<EndedOperation | undefined> {
     const terminal = isTerminal(event.status);
     const from = statusesBefore(event.status);
     if (event.taskId === null) {
-      const moved = await updateReturning<{ id: string }>(
+      const moved = await updateReturning<{ type: string }>(
         manager,
         `UPDATE operations
             SET status = $2,
@@ -344,7 +369,7 @@ export class OperationStateRepository {
                   THEN (SELECT count(*) FROM log_lines WHERE operation_id = $1) ELSE lines_stored END,
                 updated_at = now()
           WHERE id = $1 AND status = ANY($9::text[])
-          RETURNING id`,
+          RETURNING type`,
         [
           event.operationId,
           event.status,
@@ -363,8 +388,9 @@ export class OperationStateRepository {
           reason: `not run to the end: operation ${event.status}`,
           at: event.at,
         });
+        return { type: moved[0].type, status: event.status };
       }
-      return;
+      return undefined;
     }
     await manager.query(
       `UPDATE tasks
@@ -385,6 +411,7 @@ export class OperationStateRepository {
         from,
       ],
     );
+    return undefined;
   }
 
   /**
@@ -421,7 +448,7 @@ export class OperationStateRepository {
                                 COALESCE(dispatcher_id, '(unknown)'), $1::text)
           WHERE status = 'running'
             AND COALESCE(heartbeat_at, started_at, updated_at) < $2::timestamptz - make_interval(secs => $1)
-          RETURNING id, reason`,
+          RETURNING id, reason, type`,
         [silenceSeconds, seenUntil],
       );
       if (rows.length > 0) {
@@ -455,7 +482,7 @@ export class OperationStateRepository {
                                 pool, $1::text)
           WHERE status = 'dispatched'
             AND GREATEST(dispatched_at, heartbeat_at) < $3::timestamptz - make_interval(secs => $2::double precision)
-          RETURNING id, reason`,
+          RETURNING id, reason, type`,
         [ttlSeconds, ttlSeconds + graceSeconds, seenUntil],
       );
       if (rows.length > 0) {

@@ -24,6 +24,7 @@ import {
 import { Access } from '../access/access.decorators';
 import { ApiAudit, requestActor } from '../access/api-audit';
 import { mustActOn, mustSee, scopeFilter } from '../access/scope';
+import { ApiMetrics } from '../observability/api-metrics';
 import { ApiRefusals, type Refusal } from '../docs/error-answers';
 import { OperationSealer } from './operation-sealer';
 import { LogPage, Operation, OperationPage as OperationPageSchema } from './views';
@@ -50,6 +51,7 @@ export class OperationsController {
     private readonly store: OperationStore,
     private readonly audit: ApiAudit,
     private readonly sealer: OperationSealer,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   /**
@@ -85,6 +87,7 @@ export class OperationsController {
     const view = await this.store.create(await this.sealer.seal(plan), {
       actor: requestActor(request),
     });
+    this.metrics.operationCreated(view.type);
     await this.audit.ok(request, 'operation.create', view.id, {
       type: view.type,
       target: view.target,
@@ -164,6 +167,8 @@ export class OperationsController {
     await this.mustActOnStored(request, id);
     const view = await this.store.cancel(id, body.reason, requestActor(request));
     if (!view) throw notFound(id);
+    // not yet claimed: it ended here (a running one ends when its dispatcher stopped it)
+    if (view.status === 'cancelled') this.metrics.operationEnded(view.type, view.status);
     await this.audit.ok(request, 'operation.cancel', id, {
       status: view.status,
       reason: view.reason,
@@ -214,6 +219,7 @@ export class OperationsController {
         }),
     });
     if (!view) throw notFound(id);
+    this.metrics.operationCreated(view.type);
     await this.audit.ok(request, 'operation.retry', id, {
       retryId: view.id,
       attempt: view.attempt,
