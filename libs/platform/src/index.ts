@@ -17,3 +17,4 @@ export * from './log-fields';
 export * from './log-serializers';
 export * from './keys/sealed-secrets';
 export * from './storable-text';
+export * from './sse';
