@@ -37,6 +37,7 @@ describe('apiEnvironment', () => {
         corsOrigins: '',
         allowedHosts: '',
       },
+      streams: { heartbeatMs: 15000, eventIntervalMs: 50 },
       database: {
         url: 'postgres://postgres@127.0.0.1:5432/aegir',
         poolSize: 10,
@@ -59,6 +60,8 @@ describe('apiEnvironment', () => {
       API_ALLOWED_HOSTS: 'api.example.com,[::1]',
       API_SEALING_KEYS_DIR: 'keys',
       API_DOCS: 'off',
+      API_SSE_HEARTBEAT_MS: '5000',
+      API_SSE_EVENT_INTERVAL_MS: '100',
       DATABASE_URL: 'postgres://aegir:secret@db:5432/aegir',
       DATABASE_POOL_SIZE: '3',
       DATABASE_CONNECT_RETRIES: '0',
@@ -76,6 +79,7 @@ describe('apiEnvironment', () => {
         corsOrigins: 'https://app.example.com, http://localhost:5173',
         allowedHosts: 'api.example.com,[::1]',
       },
+      streams: { heartbeatMs: 5000, eventIntervalMs: 100 },
       database: { url: 'postgres://aegir:secret@db:5432/aegir', poolSize: 3, connectRetries: 0 },
       catalogue: { dir: '/etc/aegir/catalogue', playbooksDir: resolve('playbooks-here') },
       logging: { level: 'warn' },
@@ -93,6 +97,8 @@ describe('apiEnvironment', () => {
     ['API_HOST', '  ', 'must not be empty'],
     ['API_RATE_LIMIT', '0', 'must be an integer >= 1'],
     ['API_RATE_WINDOW_SECONDS', 'x', 'must be an integer >= 1'],
+    ['API_SSE_HEARTBEAT_MS', '10', 'must be an integer >= 100'],
+    ['API_SSE_EVENT_INTERVAL_MS', '0', 'must be an integer from 1 to 10000'],
     [
       'API_CORS_ORIGINS',
       '*',

@@ -3,6 +3,7 @@ import { DatabaseSettings } from '@app/database';
 import { defineAppEnvironment, LoggingSettings } from '@app/platform';
 import { ApiAccessSettings } from './access/access.settings';
 import { ApiSettings } from './api.settings';
+import { ApiStreamSettings } from './streams/stream.settings';
 
 /** The api's environment: PostgreSQL and the catalogue, and never the broker. */
 export const apiEnvironment = defineAppEnvironment({
@@ -10,6 +11,7 @@ export const apiEnvironment = defineAppEnvironment({
   sections: {
     api: ApiSettings,
     access: ApiAccessSettings,
+    streams: ApiStreamSettings,
     database: DatabaseSettings,
     catalogue: CatalogueSettings,
     logging: LoggingSettings,
