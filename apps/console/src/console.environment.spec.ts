@@ -47,6 +47,7 @@ describe('consoleEnvironment', () => {
       catalogue: { dir: resolve('catalogue'), playbooksDir: resolve('playbooks') },
       demo: { apiPort: undefined },
       sealing: { sealingKeysDir: undefined },
+      api: { url: undefined, token: undefined },
     });
   });
 
