@@ -17,6 +17,8 @@ describe('apiEnvironment', () => {
       'API_AUDIT_REFUSALS_PER_MINUTE',
       'API_CORS_ORIGINS',
       'API_ALLOWED_HOSTS',
+      'API_SSE_HEARTBEAT_MS',
+      'API_SSE_EVENT_INTERVAL_MS',
       'DATABASE_URL',
       'DATABASE_POOL_SIZE',
       'DATABASE_CONNECT_RETRIES',

@@ -22,6 +22,8 @@ describe('consoleEnvironment', () => {
       'PLAYBOOKS_DIR',
       'API_PORT',
       'API_SEALING_KEYS_DIR',
+      'AEGIR_API_URL',
+      'AEGIR_API_TOKEN',
     ]);
   });
 
