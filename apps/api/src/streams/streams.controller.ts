@@ -10,7 +10,7 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OperationStore } from '@app/database';
 import { Access } from '../access/access.decorators';
@@ -89,7 +89,6 @@ export class StreamsController {
     description:
       "A `status` event `{operations: [...]}` with each operation (as GET /operations/:id shows it, without its tasks) whose status or a task's changed, among those the filters (as the list's) and the token's scope take; a comment every API_SSE_HEARTBEAT_MS.",
   })
-  @ApiProduces('text/event-stream')
   @ApiOkResponse({
     description: 'text/event-stream, open until the client leaves',
     content: { 'text/event-stream': { schema: { type: 'string' }, example: OPERATIONS_EXAMPLE } },
@@ -122,7 +121,6 @@ export class StreamsController {
     description:
       'The lines after `Last-Event-ID` (or `after`), then new ones as they are committed, each once and in order: `lines` events (one or more lines; `id` = the seq of the last), at most one every API_SSE_EVENT_INTERVAL_MS; `status` first and whenever the operation or a task changes; `end` once it has ended and every stored line was sent, then the stream closes; a comment every API_SSE_HEARTBEAT_MS.',
   })
-  @ApiProduces('text/event-stream')
   @ApiOkResponse({
     description: 'text/event-stream, until the `end` event',
     content: { 'text/event-stream': { schema: { type: 'string' }, example: LOG_EXAMPLE } },
