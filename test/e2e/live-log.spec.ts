@@ -72,6 +72,9 @@ describe('the live log over SSE, on the real stack', () => {
     const first = await collect(logUrl(op.id), viewer, (_e, all) =>
       linesOf(all).some((line) => line.seq >= 20),
     );
+    // live, not a replay at the end: the operation still runs when line 20 has come
+    const [atCut] = await stack.query(`SELECT status FROM operations WHERE id = $1`, [op.id]);
+    assert.equal(atCut.status, 'running');
     const lastId = [...first].reverse().find((e) => e.id !== undefined)?.id;
     assert.ok(lastId, 'lines events carry an id');
     // the second: resumes after the last id the first one saw, until the end
@@ -160,6 +163,10 @@ describe('the live log over SSE, on the real stack', () => {
       'no line dropped',
     );
     assert.ok(lineEvents.length < 400 / 3, `${lineEvents.length} events for 400 lines`);
+    assert.ok(
+      lineEvents.length >= 10,
+      `${lineEvents.length} events: the lines came as they were printed`,
+    );
     assert.ok(
       events.length <= Math.ceil(seconds * 20) + 5,
       `${events.length} events in ${seconds.toFixed(1)} s`,
