@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { OperationStore, type FollowState, type LogLineView } from '@app/database';
+import { logEntry } from '@app/platform';
 import { NotificationHub, type HubEvent } from './notification-hub';
 import { ApiStreamSettings } from './stream.settings';
 
@@ -139,8 +140,10 @@ export class OperationFeed {
       }
     } catch (error) {
       this.logger.warn(
-        { operationId: this.id, err: error },
-        `live log of operation ${this.id}: read failed; trying again`,
+        logEntry(
+          `live log of operation ${this.id}: read failed (${(error as Error).message}); trying again`,
+          { operationId: this.id },
+        ),
       );
       this.again = true;
     }

@@ -65,7 +65,9 @@ export class StatusFeed implements OnModuleDestroy {
       const views = await this.store.getMany(ids);
       for (const watcher of this.watchers) watcher(views);
     } catch (error) {
-      this.logger.warn({ err: error }, 'operations stream: read failed; those changes are skipped');
+      this.logger.warn(
+        `operations stream: read failed (${(error as Error).message}); those changes are skipped`,
+      );
     } finally {
       this.timer = undefined;
       if (this.pending.size > 0) {

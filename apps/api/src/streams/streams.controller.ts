@@ -13,6 +13,7 @@ import {
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OperationStore } from '@app/database';
+import { logEntry } from '@app/platform';
 import { Access } from '../access/access.decorators';
 import { mustSee, scopeFilter } from '../access/scope';
 import { ApiRefusals, type Refusal } from '../docs/error-answers';
@@ -156,8 +157,10 @@ export class StreamsController {
         .catch((error: unknown) => {
           // the headers are sent: no error answer now; the client resumes from its Last-Event-ID
           this.logger.warn(
-            { operationId: id, err: error },
-            `live log of operation ${id} broke off; closing the stream`,
+            logEntry(
+              `live log of operation ${id} broke off (${(error as Error).message}); closing the stream`,
+              { operationId: id },
+            ),
           );
           sse.end();
         });
