@@ -14,7 +14,17 @@ describe('bench parseArgs', () => {
       ...['--operations', '5', '--lines', '100', '--per-line-sample', '50'],
       ...['--latency-operations', '7', '--rate', '20', '--line-rate', '2000'],
       ...['--line-seconds', '3', '--line-operations', '2', '--big-mb', '10'],
-      ...['--skip', 'limit,start', '--json', '/tmp/b.json', '--cpu-prof', '/tmp/prof'],
+      ...[
+        '--sse-streams',
+        '30',
+        '--sse-operations',
+        '3',
+        '--sse-rate',
+        '300',
+        '--sse-seconds',
+        '2',
+      ],
+      ...['--skip', 'limit,sse', '--json', '/tmp/b.json', '--cpu-prof', '/tmp/prof'],
     ]);
     assert.deepEqual(options, {
       operations: 5,
@@ -25,8 +35,12 @@ describe('bench parseArgs', () => {
       lineRate: 2000,
       lineSeconds: 3,
       lineOperations: 2,
+      sseStreams: 30,
+      sseOperations: 3,
+      sseRate: 300,
+      sseSeconds: 2,
       bigMb: 10,
-      skip: new Set(['limit', 'start']),
+      skip: new Set(['limit', 'sse']),
       json: '/tmp/b.json',
       cpuProf: '/tmp/prof',
       help: false,
@@ -56,6 +70,8 @@ describe('bench parseArgs', () => {
       [['--skip', 'limit,nope'], /--skip: unknown phase "nope"/],
       [['--frobnicate', '1'], /unknown argument "--frobnicate"/],
       [['--line-rate', '2', '--line-operations', '3'], /--line-rate must be at least/],
+      [['--sse-rate', '2', '--sse-operations', '3'], /--sse-rate must be at least/],
+      [['--sse-streams', '0'], /--sse-streams must be an integer from 1 to 10000/],
     ];
     for (const [argv, message] of cases) {
       assert.throws(() => parseArgs(argv), message, argv.join(' '));

@@ -1,5 +1,5 @@
 /** The benchmark's phases, in the order they run; `--skip` names some of them. */
-export const PHASES = ['throughput', 'limit', 'start', 'lines', 'big'] as const;
+export const PHASES = ['throughput', 'limit', 'start', 'lines', 'sse', 'big'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -15,6 +15,11 @@ export interface BenchOptions {
   lineRate: number;
   lineSeconds: number;
   lineOperations: number;
+  /** 5. SSE streams on the one api, over how many test.rate operations, sharing what rate, how long. */
+  sseStreams: number;
+  sseOperations: number;
+  sseRate: number;
+  sseSeconds: number;
   /** 4. MB (10^6 bytes) printed by one task while peak RSS is measured; 0 skips. */
   bigMb: number;
   skip: Set<Phase>;
@@ -33,6 +38,10 @@ export const USAGE = `usage: bench [flags]
   --line-rate N           3. lines/s for line printed → committed (default 10000)
   --line-seconds N        3. for how long (default 10)
   --line-operations N     3. over how many operations, sharing the rate (default 1)
+  --sse-streams N         5. live-log streams open on the one api (default 1000)
+  --sse-operations N      5. over how many operations, round robin (default 50)
+  --sse-rate N            5. lines/s all of them together (default 10000)
+  --sse-seconds N         5. for how long (default 10)
   --big-mb N              4. MB one task prints for peak RSS (default 1000; 0 skips)
   --skip LIST             phases left out, comma-separated: ${PHASES.join(',')}
   --cpu-prof DIR          the apps write V8 CPU profiles (.cpuprofile) into DIR
@@ -49,6 +58,10 @@ const INTEGERS = {
   '--line-rate': ['lineRate', 1, 100_000],
   '--line-seconds': ['lineSeconds', 1, 600],
   '--line-operations': ['lineOperations', 1, 50],
+  '--sse-streams': ['sseStreams', 1, 10_000],
+  '--sse-operations': ['sseOperations', 1, 200],
+  '--sse-rate': ['sseRate', 1, 100_000],
+  '--sse-seconds': ['sseSeconds', 1, 600],
   '--big-mb': ['bigMb', 0, 10_000], // test.big: 1000 lines of 1000 bytes per MB, ≤ 10^7 lines
 } as const;
 
@@ -64,6 +77,10 @@ export function defaultOptions(): BenchOptions {
     lineRate: 10_000,
     lineSeconds: 10,
     lineOperations: 1,
+    sseStreams: 1000,
+    sseOperations: 50,
+    sseRate: 10_000,
+    sseSeconds: 10,
     bigMb: 1000,
     skip: new Set(),
     help: false,
@@ -99,6 +116,9 @@ export function parseArgs(argv: string[]): BenchOptions {
   }
   if (options.lineRate < options.lineOperations) {
     throw new Error('--line-rate must be at least --line-operations (each prints ≥ 1 line/s)');
+  }
+  if (options.sseRate < options.sseOperations) {
+    throw new Error('--sse-rate must be at least --sse-operations (each prints ≥ 1 line/s)');
   }
   if (options.bigMb === 0) options.skip.add('big');
   return options;

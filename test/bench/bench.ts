@@ -14,6 +14,7 @@ import { measureStartLatency } from './latency';
 import { measureLimit } from './limit';
 import { measureLineLatency } from './line-latency';
 import { printTable, targetsOf, type BenchFigures } from './report';
+import { measureSse } from './sse';
 import { measureThroughput } from './throughput';
 
 /** Set on SIGINT/SIGTERM: the failures of the steps the stop cuts short are expected. */
@@ -88,7 +89,9 @@ async function run(options: BenchOptions): Promise<BenchFigures> {
     prefix: 'aegir_bench',
     env: {
       dispatcher: {
-        DISPATCHER_CONCURRENCY: String(Math.max(4, options.operations, options.lineOperations)),
+        DISPATCHER_CONCURRENCY: String(
+          Math.max(4, options.operations, options.lineOperations, options.sseOperations),
+        ),
       },
     },
   });
@@ -143,6 +146,18 @@ async function run(options: BenchOptions): Promise<BenchFigures> {
         options.lineRate,
         options.lineSeconds,
         options.lineOperations,
+      );
+    }
+    if (runs('sse')) {
+      console.error(
+        `bench: 5. live log, ${options.sseStreams} SSE streams over ${options.sseOperations} operations at ${options.sseRate} lines/s for ${options.sseSeconds} s…`,
+      );
+      figures.sse = await measureSse(
+        stack,
+        options.sseStreams,
+        options.sseOperations,
+        options.sseRate,
+        options.sseSeconds,
       );
     }
     if (runs('big')) {

@@ -3,6 +3,7 @@ import type { CpuProfile } from './cpu';
 import type { LatencyFigures } from './latency';
 import type { LimitFigures } from './limit';
 import type { LineLatencyFigures } from './line-latency';
+import type { SseFigures } from './sse';
 import type { ThroughputFigures } from './throughput';
 
 /** Everything one run measured; a phase skipped is absent. */
@@ -15,6 +16,7 @@ export interface BenchFigures {
   startLatency?: LatencyFigures;
   lineLatency?: LineLatencyFigures;
   big?: BigFigures;
+  sse?: SseFigures;
   targets: Target[];
   cpuProfiles?: { dir: string; files: string[] };
   notes: string[];
@@ -54,6 +56,22 @@ export function targetsOf(figures: Omit<BenchFigures, 'targets'>): Target[] {
       );
     }
   };
+  const sse = figures.sse;
+  if (sse) {
+    add('SSE streams fallen behind', sse.streamsBehind, '0', sse.streamsBehind === 0);
+    add(
+      'SSE committed → delivered p99 (ms)',
+      sse.committedToDelivered.p99Ms,
+      '≤ 250',
+      sse.committedToDelivered.p99Ms <= 250,
+    );
+    add(
+      'api peak RSS, SSE (MiB)',
+      sse.apiPeakRssMiB,
+      '≤ 238.4 (250 MB)',
+      sse.apiPeakRssMiB <= RSS_LIMIT_MIB,
+    );
+  }
   if (t) rss('throughput', t.peakRssMiB);
   if (big) rss(`${big.megabytes} MB task`, big.peakRssMiB);
   return targets;
@@ -162,6 +180,24 @@ export function printTable(figures: BenchFigures): void {
         `4. dispatcher peak RSS, ${big.megabytes} MB task (MiB)`,
         fixed(big.peakRssMiB.dispatcher, 1),
       ],
+    );
+  }
+  const sse = figures.sse;
+  if (sse) {
+    const c = sse.committedToDelivered;
+    rows.push(
+      [
+        '5. SSE lines delivered (lines/s)',
+        `${fixed(sse.deliveredPerSecond, 0)}  [${sse.linesDelivered} to ${sse.streams} streams over ${sse.operations} operations, ${sse.linesStored} stored at ${sse.ratePerSecond}/s for ${sse.seconds} s]`,
+      ],
+      [
+        '5. SSE committed → delivered (ms)',
+        `p50 ${fixed(c.p50Ms, 1)}  p99 ${fixed(c.p99Ms, 1)}  max ${fixed(c.maxMs, 1)}  [${c.count} deliveries]`,
+      ],
+      ['5. SSE streams fallen behind', `${sse.streamsBehind} of ${sse.streams}`],
+      ['5. SSE events per stream and second', fixed(sse.eventsPerStreamSecond, 1)],
+      ['5. api CPU, SSE (cores)', fixed(sse.apiCpuShare, 2)],
+      ['5. api peak RSS, SSE (MiB)', fixed(sse.apiPeakRssMiB, 1)],
     );
   }
   if (t) rows.push(...cpuRows('1. throughput', t.cpu));

@@ -4,6 +4,7 @@ import { defineAppEnvironment, LoggingSettings } from '@app/platform';
 import { ApiAccessSettings } from './access/access.settings';
 import { ApiSettings } from './api.settings';
 import { ApiMetricsSettings } from './observability/metrics.settings';
+import { ApiStreamSettings } from './streams/stream.settings';
 
 /** The api's environment: PostgreSQL and the catalogue, and never the broker. */
 export const apiEnvironment = defineAppEnvironment({
@@ -12,6 +13,7 @@ export const apiEnvironment = defineAppEnvironment({
     api: ApiSettings,
     access: ApiAccessSettings,
     metrics: ApiMetricsSettings,
+    streams: ApiStreamSettings,
     database: DatabaseSettings,
     catalogue: CatalogueSettings,
     logging: LoggingSettings,

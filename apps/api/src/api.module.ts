@@ -28,6 +28,8 @@ import { ObservabilityController } from './observability/observability.controlle
 import { OperationSealer } from './operations/operation-sealer';
 import { requestLogFields } from './operations/operation-path';
 import { OperationsController } from './operations/operations.controller';
+import { StreamsController } from './streams/streams.controller';
+import { StreamsModule } from './streams/streams.module';
 
 /**
  * The REST api. It holds PostgreSQL credentials only: nothing here reaches the broker. Every
@@ -53,8 +55,11 @@ import { OperationsController } from './operations/operations.controller';
         ],
       }),
     }),
+    StreamsModule,
   ],
   controllers: [
+    // first: its `operations/stream` must be matched before `operations/:id`
+    StreamsController,
     OperationsController,
     CatalogueController,
     TokensController,

@@ -22,6 +22,8 @@ describe('consoleEnvironment', () => {
       'PLAYBOOKS_DIR',
       'API_PORT',
       'API_SEALING_KEYS_DIR',
+      'AEGIR_API_URL',
+      'AEGIR_API_TOKEN',
     ]);
   });
 
@@ -47,6 +49,7 @@ describe('consoleEnvironment', () => {
       catalogue: { dir: resolve('catalogue'), playbooksDir: resolve('playbooks') },
       demo: { apiPort: undefined },
       sealing: { sealingKeysDir: undefined },
+      api: { url: undefined, token: undefined },
     });
   });
 

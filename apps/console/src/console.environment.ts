@@ -5,6 +5,7 @@ import { defineAppEnvironment } from '@app/platform';
 import { BrokerSetupSettings } from './broker/broker-setup.settings';
 import { ConsoleSealingSettings } from './console-sealer';
 import { DemoSettings } from './demo/demo.settings';
+import { ApiClientSettings } from './live-log/api-client.settings';
 
 /**
  * The `aegir` CLI's environment: it administers both sides. Its log level is fixed (warnings
@@ -19,5 +20,6 @@ export const consoleEnvironment = defineAppEnvironment({
     catalogue: CatalogueSettings,
     demo: DemoSettings,
     sealing: ConsoleSealingSettings,
+    api: ApiClientSettings,
   },
 });

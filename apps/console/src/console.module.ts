@@ -24,6 +24,7 @@ import { ConsoleCatalogue } from './console-catalogue';
 import { ConsoleDatabase } from './console-database';
 import { ConsoleSealer } from './console-sealer';
 import { consoleEnvironment } from './console.environment';
+import { LogFollower } from './live-log/log-follower';
 
 /** Names the program `aegir` in help and error output (commander would say `main`). */
 @Injectable()
@@ -64,6 +65,7 @@ export const COMMANDS: Provider[] = [
     ConsoleCatalogue,
     ConsoleAudit,
     ConsoleSealer,
+    LogFollower,
     {
       provide: BrokerAdmin,
       inject: [BrokerSetupSettings],

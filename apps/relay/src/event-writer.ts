@@ -1,6 +1,11 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { HeartbeatMessage, SingleEvent } from '@app/contracts';
-import { LOG_CHANNEL, OperationStateRepository, type EndedOperation } from '@app/database';
+import {
+  LOG_CHANNEL,
+  OperationStateRepository,
+  STATUS_CHANNEL,
+  type EndedOperation,
+} from '@app/database';
 import {
   copyLines,
   insertLinesIgnoringDuplicates,
@@ -33,8 +38,10 @@ export async function storeEvents(
 
 /**
  * Writes a batch of events in a transaction: log lines (unique on (operation_id, seq)),
- * statuses only forward, heartbeats; then NOTIFYs followers of each operation touched
- * (delivered when the transaction commits). Returns the operations whose final status it wrote.
+ * statuses only forward, heartbeats; then NOTIFYs followers of each operation touched on
+ * the log channel, and of each one with a status event on the status channel too (one round
+ * trip; delivered when the transaction commits). Returns the operations whose final status it
+ * wrote.
  */
 export async function writeEvents(
   manager: EntityManager,
@@ -44,6 +51,7 @@ export async function writeEvents(
 ): Promise<EndedOperation[]> {
   const touched = new Set<string>();
   const ended: EndedOperation[] = [];
+  const statusChanged = new Set<string>();
   const logs = events.filter(isLineMessage);
   if (lineWrite === 'copy') await copyLines(manager, logs);
   else await insertLinesIgnoringDuplicates(manager, logs);
@@ -53,6 +61,7 @@ export async function writeEvents(
       const end = await state.applyStatus(manager, event);
       if (end) ended.push(end);
       touched.add(event.operationId);
+      statusChanged.add(event.operationId);
     }
   }
   await state.recordHeartbeats(
@@ -60,10 +69,12 @@ export async function writeEvents(
     events.filter((event): event is HeartbeatMessage => event.kind === 'heartbeat'),
   );
   if (touched.size > 0) {
-    await manager.query(`SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id`, [
-      LOG_CHANNEL,
-      [...touched],
-    ]);
+    await manager.query(
+      `SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id
+       UNION ALL
+       SELECT pg_notify($3, id) FROM unnest($4::text[]) AS id`,
+      [LOG_CHANNEL, [...touched], STATUS_CHANNEL, [...statusChanged]],
+    );
   }
   return ended;
 }

@@ -12,11 +12,11 @@ import {
   canMove,
   OperationStateRepository,
   OUTBOX_CHANNEL,
+  PgListener,
   type PendingOutboxRow,
 } from '@app/database';
 import { logEntry } from '@app/platform';
 import { MessageSigner } from './message-signer';
-import { PgListener } from './pg-listener';
 import { RelaySettings } from './relay.settings';
 
 /**

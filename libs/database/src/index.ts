@@ -11,4 +11,5 @@ export * from './migrations';
 export * from './operation-state.repository';
 export * from './operation-store';
 export * from './operation-views';
+export * from './pg-listener';
 export * from './status-machine';

@@ -15,7 +15,7 @@ import {
   type StatusMessage,
 } from '@app/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
-import { LOG_CHANNEL, OUTBOX_CHANNEL } from './channels';
+import { LOG_CHANNEL, OUTBOX_CHANNEL, STATUS_CHANNEL } from './channels';
 import { ConflictError } from './conflict-error';
 import { UUID_PATTERN } from './cursor';
 import { OutboxEntity, type OutboxKind } from './entities';
@@ -207,7 +207,8 @@ export class OperationStateRepository {
       sentAt: new Date().toISOString(),
     };
     // One statement (so, alone, its own transaction): one round trip instead of five.
-    // The NOTIFY is delivered by PostgreSQL only when the transaction commits.
+    // The NOTIFYs are delivered by PostgreSQL only when the transaction commits. (The id goes
+    // to pg_notify as a parameter of its own: $1 is typed uuid by the INSERT.)
     await manager.query(
       `WITH operation AS (
          INSERT INTO operations (id, type, target, pool, params, status, attempt, retry_of,
@@ -222,7 +223,7 @@ export class OperationStateRepository {
          INSERT INTO outbox (kind, operation_id, exchange, routing_key, payload, available_at)
          VALUES ('dispatch', $1, $15, $4, $16, now() + make_interval(secs => $17))
        )
-       SELECT pg_notify($18, '')`,
+       SELECT pg_notify($18, ''), pg_notify($20, $21)`,
       [
         id,
         plan.type,
@@ -243,6 +244,8 @@ export class OperationStateRepository {
         delaySeconds,
         OUTBOX_CHANNEL,
         options.actor ?? null,
+        STATUS_CHANNEL,
+        id,
       ],
     );
     return id;
@@ -259,7 +262,7 @@ export class OperationStateRepository {
   /**
    * The rows are done with (published, or nothing left to publish): they keep their
    * bookkeeping but lose their message, which held the params. The operations whose dispatch
-   * was published move queued → dispatched. One round trip.
+   * was published move queued → dispatched, and their followers are told. One round trip.
    */
   async markPublished(
     manager: EntityManager,
@@ -272,10 +275,13 @@ export class OperationStateRepository {
          UPDATE outbox SET published_at = now(), payload = '{}'::jsonb, attempts = attempts + 1,
                            last_error = NULL
           WHERE id = ANY($1::bigint[])
+       ), dispatched AS (
+         UPDATE operations SET status = 'dispatched', dispatched_at = now(), updated_at = now()
+          WHERE id = ANY($2::uuid[]) AND status IN (${DISPATCHABLE})
+          RETURNING id
        )
-       UPDATE operations SET status = 'dispatched', dispatched_at = now(), updated_at = now()
-        WHERE id = ANY($2::uuid[]) AND status IN (${DISPATCHABLE})`,
-      [rowIds, dispatchedOperationIds],
+       SELECT pg_notify($3, id::text) FROM dispatched`,
+      [rowIds, dispatchedOperationIds, STATUS_CHANNEL],
     );
   }
 
@@ -298,8 +304,9 @@ export class OperationStateRepository {
    * operation is still queued or dispatched (or already running on the same dispatcher,
    * when it asks again), and only to a dispatcher of the operation's pool, in the same
    * UPDATE that moves it to `running`: a cancel that got to the database first always wins,
-   * and no operation runs twice. One round trip when granted, two when refused (the reason
-   * is read); a claimant of another pool gets no answer but the operation's pool.
+   * and no operation runs twice. One round trip when granted (it NOTIFYs the operation's
+   * followers too), two when refused (the reason is read); a claimant of another pool gets
+   * no answer but the operation's pool.
    */
   async decideClaim(
     claim: ClaimMessage,
@@ -309,16 +316,18 @@ export class OperationStateRepository {
   ): Promise<ClaimResultMessage | ClaimOfAnotherPool> {
     // `first`: started_at was set by this statement (now() is the transaction's start), not
     // by an earlier grant the same dispatcher asks for again
-    const granted = await updateReturning<{ type: string; first: boolean; waited: number }>(
-      manager,
-      `UPDATE operations
-          SET status = 'running', dispatcher_id = $2,
-              started_at = COALESCE(started_at, now()), heartbeat_at = now()
-        WHERE id = $1 AND pool = $3
-          AND (status IN (${CLAIMABLE}) OR (status = 'running' AND dispatcher_id = $2))
-        RETURNING type, started_at = now() AS first,
-                  EXTRACT(EPOCH FROM started_at - created_at)::float8 AS waited`,
-      [claim.operationId, claim.dispatcherId, pool],
+    const granted = await manager.query<{ type: string; first: boolean; waited: number }[]>(
+      `WITH granted AS (
+         UPDATE operations
+            SET status = 'running', dispatcher_id = $2,
+                started_at = COALESCE(started_at, now()), heartbeat_at = now()
+          WHERE id = $1 AND pool = $3
+            AND (status IN (${CLAIMABLE}) OR (status = 'running' AND dispatcher_id = $2))
+          RETURNING id, type, started_at = now() AS first,
+                    EXTRACT(EPOCH FROM started_at - created_at)::float8 AS waited
+       )
+       SELECT type, first, waited, pg_notify($4, id::text) FROM granted`,
+      [claim.operationId, claim.dispatcherId, pool, STATUS_CHANNEL],
     );
     const result = {
       v: CONTRACT_VERSION,
@@ -610,8 +619,8 @@ export class OperationStateRepository {
    * What every path that ends operations does, in one statement: their unfinished tasks
    * end too (the dispatcher reports every task, but a lost, cancelled or abandoned
    * operation could not), the outbox is woken (their targets are free again for the
-   * operations waiting on them) and their followers are told. The NOTIFYs are delivered at
-   * commit, each at most once per transaction.
+   * operations waiting on them) and their followers are told (log and status channels). The
+   * NOTIFYs are delivered at commit, each at most once per transaction.
    */
   async endUnfinishedTasks(
     manager: EntityManager,
@@ -625,8 +634,18 @@ export class OperationStateRepository {
        )
        SELECT pg_notify($5, '')
        UNION ALL
-       SELECT pg_notify($6, id) FROM unnest($1::text[]) AS id`,
-      [operationIds, ending.status, ending.at ?? null, ending.reason, OUTBOX_CHANNEL, LOG_CHANNEL],
+       SELECT pg_notify($6, id) FROM unnest($1::text[]) AS id
+       UNION ALL
+       SELECT pg_notify($7, id) FROM unnest($1::text[]) AS id`,
+      [
+        operationIds,
+        ending.status,
+        ending.at ?? null,
+        ending.reason,
+        OUTBOX_CHANNEL,
+        LOG_CHANNEL,
+        STATUS_CHANNEL,
+      ],
     );
   }
 
@@ -655,7 +674,12 @@ export class OperationStateRepository {
       routingKey: '',
       payload: message,
     });
-    await manager.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+    // the operation's view changed (cancelRequestedAt): its followers are told
+    await manager.query(`SELECT pg_notify($1, ''), pg_notify($2, $3)`, [
+      OUTBOX_CHANNEL,
+      STATUS_CHANNEL,
+      id,
+    ]);
   }
 }
 

@@ -45,6 +45,29 @@ export interface OperationProgress {
   target: string;
 }
 
+/** A task as a follower of the live log sees it change. */
+export interface FollowedTask {
+  id: string;
+  name: string;
+  status: OperationStatus;
+  exitCode: number | null;
+  reason: string | null;
+}
+
+/** What a follower of one operation's live log is told when it changes (a `status` event). */
+export interface FollowState {
+  status: OperationStatus;
+  reason: string | null;
+  exitCode: number | null;
+  cancelRequestedAt: string | null;
+  lineCount: number | null;
+  linesStored: number | null;
+  complete: boolean | null;
+  tasks: FollowedTask[];
+  type: string;
+  target: string;
+}
+
 /** About how many bytes of line text one log page holds, unless the caller asks for less. */
 export const MAX_LOG_PAGE_BYTES = 1024 * 1024;
 /** What a line costs on a page besides its text (seq, stream, time, keys): counted too. */
@@ -226,6 +249,66 @@ export class OperationStore {
       type: row.type,
       target: row.target,
     };
+  }
+
+  /** The operation's status and its tasks', in one round trip; null when it does not exist. */
+  async followState(id: string): Promise<FollowState | null> {
+    if (!UUID_PATTERN.test(id)) return null;
+    const [row]: {
+      status: OperationStatus;
+      reason: string | null;
+      exit_code: number | null;
+      cancel_requested_at: Date | null;
+      line_count: string | null;
+      lines_stored: string | null;
+      type: string;
+      target: string;
+      tasks: FollowedTask[];
+    }[] = await this.dataSource.query(
+      `SELECT o.status, o.reason, o.exit_code, o.cancel_requested_at, o.line_count,
+              o.lines_stored, o.type, o.target,
+              (SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name,
+                        'status', t.status, 'exitCode', t.exit_code, 'reason', t.reason)
+                        ORDER BY t.position), '[]')
+                 FROM tasks t WHERE t.operation_id = o.id) AS tasks
+         FROM operations o WHERE o.id = $1`,
+      [id],
+    );
+    if (!row) return null;
+    const lineCount = row.line_count === null ? null : Number(row.line_count);
+    const linesStored = row.lines_stored === null ? null : Number(row.lines_stored);
+    return {
+      status: row.status,
+      reason: row.reason,
+      exitCode: row.exit_code,
+      cancelRequestedAt: row.cancel_requested_at?.toISOString() ?? null,
+      lineCount,
+      linesStored,
+      complete: lineCount === null || linesStored === null ? null : lineCount === linesStored,
+      tasks: row.tasks,
+      type: row.type,
+      target: row.target,
+    };
+  }
+
+  /** The highest seq stored for the operation, 0 when it has none (the key's index answers). */
+  async lastSeq(id: string): Promise<number> {
+    const [row]: { seq: string | null }[] = await this.dataSource.query(
+      `SELECT max(seq) AS seq FROM log_lines WHERE operation_id = $1`,
+      [id],
+    );
+    return row?.seq ? Number(row.seq) : 0;
+  }
+
+  /** These operations (without their tasks), in one round trip; those that do not exist are left out. */
+  async getMany(ids: readonly string[]): Promise<OperationView[]> {
+    const valid = ids.filter((id) => UUID_PATTERN.test(id));
+    if (valid.length === 0) return [];
+    const rows: OperationRow[] = await this.dataSource.query(
+      `SELECT ${OPERATION_COLUMNS} FROM operations o WHERE o.id = ANY($1::uuid[])`,
+      [valid],
+    );
+    return rows.map((row) => toOperationView(row));
   }
 
   /**

@@ -18,3 +18,4 @@ export * from './log-serializers';
 export * from './keys/sealed-secrets';
 export * from './storable-text';
 export * from './observability';
+export * from './sse';

@@ -5,9 +5,16 @@ import { join } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AmqpSettings } from '@app/amqp';
-import { createKeySet, freeLocalPort, KeyFileNames, redactUrl } from '@app/platform';
+import {
+  createKeySet,
+  followLog,
+  freeLocalPort,
+  KeyFileNames,
+  redactUrl,
+  type LiveEnd,
+} from '@app/platform';
 import { CatalogueSettings, loadCatalogue } from '@app/catalogue';
-import { isTerminal, type OperationStatus } from '@app/contracts';
+import type { OperationStatus } from '@app/contracts';
 import {
   ApiTokenRepository,
   AuditLog,
@@ -27,12 +34,6 @@ import { prepareLocalMachine } from '../local-machine';
 interface DemoOptions {
   target: string;
   greeting: string;
-}
-
-interface LogPage {
-  status: OperationStatus;
-  next: number;
-  lines: { seq: number; stream: string; text: string }[];
 }
 
 const ok = (text: string) => console.log(`\u2714 ${text}`);
@@ -227,25 +228,26 @@ export class DemoCommand extends CommandRunner {
     if (created.status !== 201) {
       throw new Error(`the api answered ${created.status}: ${JSON.stringify(operation)}`);
     }
-    console.log(`  operation ${operation.id} ${operation.status}; its live log:\n`);
+    console.log(
+      `  operation ${operation.id} ${operation.status}; its live log (GET ${api}/operations/${operation.id}/log/stream):\n`,
+    );
 
-    let after = 0;
-    for (;;) {
-      const response = await fetch(
-        `${api}/operations/${operation.id}/log?after=${after}&limit=1000`,
-        { headers: { authorization } },
-      );
-      const page = (await response.json()) as LogPage;
-      for (const line of page.lines) {
+    let end: LiveEnd | undefined;
+    for await (const event of followLog({ apiUrl: api, token, operationId: operation.id })) {
+      if (event.kind === 'end') end = event.end;
+      if (event.kind !== 'lines') continue;
+      for (const line of event.lines) {
         const text =
           line.stream === 'system' && process.stdout.isTTY
             ? `\x1b[2m${line.text}\x1b[0m`
             : line.text;
         (line.stream === 'stderr' ? process.stderr : process.stdout).write(`  ${text}\n`);
       }
-      after = page.next;
-      if (isTerminal(page.status) && page.lines.length === 0) break;
-      if (page.lines.length === 0) await new Promise((r) => setTimeout(r, 150));
+    }
+    if (end) {
+      console.log(
+        `\n  end of the live log: ${end.linesStored ?? 0} of ${end.lineCount ?? 0} lines stored (complete: ${String(end.complete)})`,
+      );
     }
 
     const final = (await (

@@ -6,12 +6,15 @@ import { ConsoleDatabase } from '../console-database';
 import { ConsoleSealer } from '../console-sealer';
 import { UNSTORABLE_RULE, unstorablePath } from '@app/platform';
 import { buildParams } from '../flags';
+import { LogFollower } from '../live-log/log-follower';
+import { statusExitCode } from '../live-log/status-exit-code';
 import { out, printJson } from '../output';
 
 interface OpCreateOptions {
   target?: string;
   param?: string[];
   params?: string;
+  follow?: boolean;
   json?: boolean;
 }
 
@@ -27,6 +30,7 @@ export class OpCreateCommand extends CommandRunner {
     private readonly catalogue: ConsoleCatalogue,
     private readonly audit: ConsoleAudit,
     private readonly sealer: ConsoleSealer,
+    private readonly follower: LogFollower,
   ) {
     super();
   }
@@ -47,6 +51,15 @@ export class OpCreateCommand extends CommandRunner {
     const sealed = await this.sealer.seal(plan);
     const view = await (await this.db.store()).create(sealed, { actor: this.audit.actor });
     await this.audit.ok('operation.create', view.id, { type: view.type, target: view.target });
+    if (options.follow) {
+      // the id first, so that a follow cut short still says what to follow
+      const json = options.json === true;
+      if (json) await out(`${JSON.stringify({ id: view.id, status: view.status })}\n`);
+      else await out(`operation ${view.id} ${view.status}\n`);
+      const status = await this.follower.follow(view.id, 0, { json, raw: false });
+      process.exitCode = statusExitCode(status);
+      return;
+    }
     if (options.json) return printJson(view);
     const tasks = view.tasks?.length ?? 0;
     await out(
@@ -71,6 +84,15 @@ export class OpCreateCommand extends CommandRunner {
   @Option({ flags: '--params <json>', description: 'all parameters as a JSON object' })
   parseParams(value: string): string {
     return value;
+  }
+
+  @Option({
+    flags: '--follow',
+    description:
+      'then print its log as it comes until it ends (as op:log --follow; exit code 0 succeeded, 2 failed, 3 timed_out, 4 cancelled, 5 lost)',
+  })
+  parseFollow(): boolean {
+    return true;
   }
 
   @Option({ flags: '--json', description: 'print the operation as JSON' })

@@ -1,0 +1,2 @@
+export * from './live-log';
+export * from './sse-client';
