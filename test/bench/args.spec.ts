@@ -23,6 +23,8 @@ describe('bench parseArgs', () => {
         '300',
         '--sse-seconds',
         '2',
+        '--sse-delay',
+        '0',
       ],
       ...['--skip', 'limit,sse', '--json', '/tmp/b.json', '--cpu-prof', '/tmp/prof'],
     ]);
@@ -39,6 +41,7 @@ describe('bench parseArgs', () => {
       sseOperations: 3,
       sseRate: 300,
       sseSeconds: 2,
+      sseDelay: 0,
       bigMb: 10,
       skip: new Set(['limit', 'sse']),
       json: '/tmp/b.json',

@@ -20,6 +20,7 @@ export interface BenchOptions {
   sseOperations: number;
   sseRate: number;
   sseSeconds: number;
+  sseDelay: number;
   /** 4. MB (10^6 bytes) printed by one task while peak RSS is measured; 0 skips. */
   bigMb: number;
   skip: Set<Phase>;
@@ -42,6 +43,7 @@ export const USAGE = `usage: bench [flags]
   --sse-operations N      5. over how many operations, round robin (default 50)
   --sse-rate N            5. lines/s all of them together (default 10000)
   --sse-seconds N         5. for how long (default 10)
+  --sse-delay N           5. seconds the operations stay silent first, while the streams open (default 10)
   --big-mb N              4. MB one task prints for peak RSS (default 1000; 0 skips)
   --skip LIST             phases left out, comma-separated: ${PHASES.join(',')}
   --cpu-prof DIR          the apps write V8 CPU profiles (.cpuprofile) into DIR
@@ -62,6 +64,7 @@ const INTEGERS = {
   '--sse-operations': ['sseOperations', 1, 200],
   '--sse-rate': ['sseRate', 1, 100_000],
   '--sse-seconds': ['sseSeconds', 1, 600],
+  '--sse-delay': ['sseDelay', 0, 600],
   '--big-mb': ['bigMb', 0, 10_000], // test.big: 1000 lines of 1000 bytes per MB, ≤ 10^7 lines
 } as const;
 
@@ -81,6 +84,7 @@ export function defaultOptions(): BenchOptions {
     sseOperations: 50,
     sseRate: 10_000,
     sseSeconds: 10,
+    sseDelay: 10,
     bigMb: 1000,
     skip: new Set(),
     help: false,

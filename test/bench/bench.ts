@@ -158,6 +158,7 @@ async function run(options: BenchOptions): Promise<BenchFigures> {
         options.sseOperations,
         options.sseRate,
         options.sseSeconds,
+        options.sseDelay,
       );
     }
     if (runs('big')) {

@@ -192,9 +192,10 @@ export function printTable(figures: BenchFigures): void {
       ],
       [
         '5. SSE committed → delivered (ms)',
-        `p50 ${fixed(c.p50Ms, 1)}  p99 ${fixed(c.p99Ms, 1)}  max ${fixed(c.maxMs, 1)}  [${c.count} deliveries]`,
+        `p50 ${fixed(c.p50Ms, 1)}  p99 ${fixed(c.p99Ms, 1)}  max ${fixed(c.maxMs, 1)}  [${c.count} deliveries of lines committed after every stream was open]`,
       ],
       ['5. SSE streams fallen behind', `${sse.streamsBehind} of ${sse.streams}`],
+      ['5. SSE all streams open after (s)', fixed(sse.openSeconds, 2)],
       ['5. SSE events per stream and second', fixed(sse.eventsPerStreamSecond, 1)],
       ['5. api CPU, SSE (cores)', fixed(sse.apiCpuShare, 2)],
       ['5. api peak RSS, SSE (MiB)', fixed(sse.apiPeakRssMiB, 1)],

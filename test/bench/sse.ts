@@ -22,6 +22,8 @@ export interface SseFigures {
   streamsBehind: number;
   /** Lines events received, all streams together, per stream and second. */
   eventsPerStreamSecond: number;
+  /** From the first request sent to the last stream's response headers. */
+  openSeconds: number;
   /** Committed (the bench's NOTIFY-driven read first saw the row) → delivered to a stream. */
   committedToDelivered: { p50Ms: number; p99Ms: number; maxMs: number; count: number };
   apiCpuShare: number;
@@ -39,12 +41,13 @@ interface Follower {
 
 /**
  * Opens `streams` live logs spread over `operations` test.rate operations (sharing `rate`
- * lines/s for `seconds`), all on the stack's one api process. A line's delivery time is when
+ * lines/s for `seconds`, after `delay` seconds of silence while the streams open), all on the
+ * stack's one api process. A line's delivery time is when
  * its `lines` event arrived (its seqs are those after the previous id, up to this one: the
  * data is not parsed, so the bench's own CPU stays low); its committed time is when the
  * bench's own reader, woken by the relay's NOTIFY, first saw the row: an upper bound on the
  * commit, so the latency is if anything under-stated by one query. Only lines committed after
- * every stream was open count for the latency; all count for completeness.
+ * every stream had its response (was open) count for the latency; all count for completeness.
  */
 export async function measureSse(
   stack: Stack,
@@ -52,6 +55,7 @@ export async function measureSse(
   operations: number,
   rate: number,
   seconds: number,
+  delay: number,
 ): Promise<SseFigures> {
   const client = new Client({ connectionString: stack.db.url, application_name: 'aegir-bench' });
   await client.connect();
@@ -93,7 +97,7 @@ export async function measureSse(
     // created as one batch: their lines start as soon as each is claimed
     const created = await Promise.all(
       splitEvenly(rate, operations).map((each, i) =>
-        stack.createOperation('test.rate', `sse-${runId}-${i}`, { rate: each, seconds }),
+        stack.createOperation('test.rate', `sse-${runId}-${i}`, { rate: each, seconds, delay }),
       ),
     );
     const ids: string[] = created.map((operation: { id: string }) => operation.id);
@@ -112,6 +116,8 @@ export async function measureSse(
     let firstDelivery = Infinity;
     let lastDelivery = 0;
     let allOpenAt = Infinity;
+    let opened = 0;
+    const sendingAt = Date.now();
     const followers: Follower[] = [];
     const done: Promise<void>[] = [];
     for (let i = 0; i < streams; i++) {
@@ -150,6 +156,7 @@ export async function measureSse(
             `${stack.apiUrl}/operations/${follower.operation}/log/stream`,
             { agent, headers: { authorization: `Bearer ${stack.token}` } },
             (response) => {
+              if (++opened === streams) allOpenAt = Date.now();
               response.setEncoding('utf8');
               response.on('data', (chunk: string) => parser.feed(chunk));
               response.on('end', resolve);
@@ -162,8 +169,7 @@ export async function measureSse(
         }),
       );
     }
-    allOpenAt = Date.now();
-    const deadline = seconds * 1000 + 120_000;
+    const deadline = (delay + seconds) * 1000 + 120_000;
     await Promise.race([Promise.all(done), new Promise((r) => setTimeout(r, deadline))]);
     clearInterval(sampler);
     const cpuAfter = readTimes(api);
@@ -188,6 +194,7 @@ export async function measureSse(
       linesDelivered: delivered,
       deliveredPerSecond: delivered / Math.max((lastDelivery - firstDelivery) / 1000, 0.001),
       streamsBehind: behind,
+      openSeconds: (Math.min(allOpenAt, Date.now()) - sendingAt) / 1000,
       eventsPerStreamSecond:
         followers.reduce((n, f) => n + f.events, 0) / streams / Math.max(wall, 0.001),
       committedToDelivered: {

@@ -148,6 +148,39 @@ describe('metrics and health of the running apps', () => {
     assert.equal(valueOf(relayAfter, 'aegir_outbox_backlog'), 0);
   });
 
+  it('counts the SSE streams open, by kind, and a closed one no more', async () => {
+    const open = async () => {
+      const text = await metricsOf('api');
+      return {
+        log: valueOf(text, 'aegir_sse_streams_open', { kind: 'log' }),
+        operations: valueOf(text, 'aegir_sse_streams_open', { kind: 'operations' }),
+      };
+    };
+    assert.deepEqual(await open(), { log: 0, operations: 0 });
+    const created = await stack.request('POST', '/operations', {
+      type: 'test.sleep',
+      target: 'metrics-streams',
+      params: { seconds: 30 },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const streams = new AbortController();
+    const follow = (path: string) =>
+      fetch(`${stack.apiUrl}${path}`, {
+        headers: { authorization: `Bearer ${stack.token}` },
+        signal: streams.signal,
+      });
+    const log = `/operations/${created.body.id}/log/stream`;
+    const responses = await Promise.all([follow(log), follow(log), follow('/operations/stream')]);
+    for (const response of responses) assert.equal(response.status, 200);
+    assert.deepEqual(await open(), { log: 2, operations: 1 });
+    streams.abort();
+    await waitUntil('the closed streams leave the gauge', async () => {
+      const now = await open();
+      return now.log === 0 && now.operations === 0;
+    });
+    await stack.request('POST', `/operations/${created.body.id}/cancel`, {});
+  });
+
   it('counts a dead-lettered message on the queue it came from', async () => {
     const relay = await metricsOf('relay');
     const labels = { queue: 'aegir.events' };

@@ -1,17 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { OpenStreams, STREAM_KINDS } from '../streams/open-streams';
 
 /**
- * The api's own metrics: what it changed, and what it serves. Each is bumped once per
- * request that did it; the process metrics come with the Registry.
+ * The api's own metrics: what it changed, and what it serves. Each counter is bumped once per
+ * request that did it, and the streams gauge is read when Prometheus scrapes; the process
+ * metrics come with the Registry.
  */
 @Injectable()
 export class ApiMetrics {
   private readonly created: Counter<'type'>;
   private readonly ended: Counter<'type' | 'status'>;
-  private readonly sseStreams: Gauge;
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, streams: OpenStreams) {
     const registers = [registry];
     this.created = new Counter({
       name: 'aegir_operations_created_total',
@@ -25,12 +26,15 @@ export class ApiMetrics {
       labelNames: ['type', 'status'],
       registers,
     });
-    this.sseStreams = new Gauge({
+    new Gauge({
       name: 'aegir_sse_streams_open',
-      help: 'Server-sent event streams (live logs, operation changes) open on this api process',
+      help: 'Server-sent event streams open on this api process, by kind (log: one operation’s live log; operations: the status changes of all)',
+      labelNames: ['kind'],
       registers,
+      collect() {
+        for (const kind of STREAM_KINDS) this.set({ kind }, streams.count(kind));
+      },
     });
-    this.sseStreams.set(0);
   }
 
   operationCreated(type: string): void {
@@ -39,19 +43,5 @@ export class ApiMetrics {
 
   operationEnded(type: string, status: string): void {
     this.ended.inc({ type, status });
-  }
-
-  /**
-   * For the SSE endpoints: call when a stream opens, and the function it returns when that
-   * stream closes (calling it twice counts once).
-   */
-  streamOpened(): () => void {
-    this.sseStreams.inc();
-    let closed = false;
-    return () => {
-      if (closed) return;
-      closed = true;
-      this.sseStreams.dec();
-    };
   }
 }

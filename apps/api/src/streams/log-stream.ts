@@ -1,25 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTerminal } from '@app/contracts';
-import type { FollowState, OperationStore } from '@app/database';
-import { firstGap, LIVE_LOG_EVENTS, type LiveEnd, type LiveStatus } from '@app/platform';
-import {
-  linesData,
-  PAGE_BYTES,
-  PAGE_LINES,
-  type Chunk,
-  type OperationFeed,
-} from './operation-feed';
+import { firstGap, LIVE_LOG_EVENTS, type LiveEnd } from '@app/platform';
+import { linesChunk, type Chunk, type OperationFeed } from './operation-feed';
 import type { SseWriter } from './sse-writer';
 
 /** How long a missing seq may hold back the lines after it (a batch committed late). */
 const GAP_WAIT_MS = 2000;
 const GAP_RECHECK_MS = 200;
-
-function liveStatus(state: FollowState): LiveStatus {
-  const { status, reason, exitCode, cancelRequestedAt, lineCount, linesStored, complete, tasks } =
-    state;
-  return { status, reason, exitCode, cancelRequestedAt, lineCount, linesStored, complete, tasks };
-}
 
 /**
  * One client's live log of one operation: the lines after its cursor (Last-Event-ID or
@@ -33,7 +20,7 @@ export class LogStream {
   private poked = true;
   private wakeUp?: () => void;
   private lastEvent = 0;
-  private sentStatus = '';
+  private sentStatus?: Buffer;
   private gapSince?: number;
   /** A gap is being waited out: the late line is in the database, not in the feed. */
   private fromDatabase = false;
@@ -41,7 +28,6 @@ export class LogStream {
   constructor(
     private readonly sse: SseWriter,
     private readonly feed: OperationFeed,
-    private readonly store: OperationStore,
     private cursor: number,
     private readonly intervalMs: number,
   ) {}
@@ -68,22 +54,21 @@ export class LogStream {
     const state = this.feed.state;
     const tail = this.feed.tail;
     if (!state) return true; // the operation was deleted
-    const status = JSON.stringify(liveStatus(state));
+    const status = this.feed.statusFrame;
     if (status !== this.sentStatus) {
       this.sentStatus = status;
-      await this.send(LIVE_LOG_EVENTS.status, status);
+      await this.send(status);
     }
-    const chunk = await this.linesAfterCursor();
+    let chunk = await this.linesAfterCursor();
     if (chunk.lines.length > 0) {
-      let { lines, data } = chunk;
+      const { lines } = chunk;
       const gap = firstGap(lines, this.cursor);
       if (gap < lines.length) {
         this.gapSince ??= Date.now();
         if (Date.now() - this.gapSince < GAP_WAIT_MS) {
           this.fromDatabase = true;
           setTimeout(() => this.poke(), GAP_RECHECK_MS).unref();
-          lines = lines.slice(0, gap);
-          data = linesData(lines);
+          chunk = linesChunk(lines.slice(0, gap));
         } else {
           this.gapSince = undefined; // given up on: the line never came
         }
@@ -91,10 +76,9 @@ export class LogStream {
         this.gapSince = undefined;
         this.fromDatabase = false;
       }
-      if (lines.length > 0) {
-        const last = lines[lines.length - 1].seq;
-        await this.send(LIVE_LOG_EVENTS.lines, data, last);
-        this.cursor = last;
+      if (chunk.lines.length > 0) {
+        await this.send(chunk.frame);
+        this.cursor = chunk.lines[chunk.lines.length - 1].seq;
         this.poke(); // there may be more already
       }
       return false;
@@ -109,24 +93,22 @@ export class LogStream {
         complete: state.complete,
         lastSeq: this.cursor,
       };
-      await this.send(LIVE_LOG_EVENTS.end, JSON.stringify(end));
+      this.lastEvent = Date.now();
+      await this.sse.send(LIVE_LOG_EVENTS.end, JSON.stringify(end));
       return true;
     }
     return false;
   }
 
-  private async linesAfterCursor(): Promise<Chunk> {
+  private linesAfterCursor(): Chunk | Promise<Chunk> {
     const buffered = this.fromDatabase ? null : this.feed.chunkAfter(this.cursor);
-    if (buffered === '') return { lines: [], data: '' };
-    if (buffered) return buffered;
-    const lines =
-      (await this.store.logAfter(this.feed.id, this.cursor, PAGE_LINES, PAGE_BYTES)) ?? [];
-    return { lines, data: linesData(lines) };
+    if (buffered === '') return linesChunk([]);
+    return buffered ?? this.feed.readAfter(this.cursor, this.fromDatabase);
   }
 
-  private async send(event: string, data: string, id?: number): Promise<void> {
+  private async send(frame: Buffer): Promise<void> {
     this.lastEvent = Date.now();
-    await this.sse.send(event, data, id);
+    await this.sse.sendFrame(frame);
   }
 
   private poke(): void {

@@ -1,7 +1,8 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { SseWriter } from './sse-writer';
 
-export type StreamKind = 'log' | 'operations';
+export const STREAM_KINDS = ['log', 'operations'] as const;
+export type StreamKind = (typeof STREAM_KINDS)[number];
 
 /**
  * Every SSE stream open in this process: counted (a gauge reads `count`) and ended when the

@@ -1,7 +1,8 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { OperationStore, type FollowState, type LogLineView } from '@app/database';
-import { logEntry } from '@app/platform';
+import { firstGap, LIVE_LOG_EVENTS, logEntry, type LiveStatus } from '@app/platform';
 import { NotificationHub, type HubEvent } from './notification-hub';
+import { sseFrame } from './sse-writer';
 import { ApiStreamSettings } from './stream.settings';
 
 /** Lines read per round trip, and at most per event; and their bytes (about). */
@@ -9,34 +10,64 @@ export const PAGE_LINES = 5000;
 export const PAGE_BYTES = 512 * 1024;
 /** What a feed keeps of the newest lines for its streams; older ones are read again. */
 const BUFFER_BYTES = 2 * 1024 * 1024;
+/** What a feed keeps of the pages it read for streams behind it (replays). */
+const REPLAY_BYTES = 2 * 1024 * 1024;
 const LINE_OVERHEAD = 100;
 
-/** Some lines after a cursor, with their `lines` event's data made once for every stream. */
+/**
+ * Some lines after a cursor, with their `lines` event made and encoded once for every stream
+ * that sends it.
+ */
 export interface Chunk {
   lines: LogLineView[];
-  data: string;
+  frame: Buffer;
 }
 
-export const linesData = (lines: LogLineView[]): string => JSON.stringify({ lines });
+const NO_LINES: Chunk = { lines: [], frame: Buffer.alloc(0) };
+
+export const linesChunk = (lines: LogLineView[]): Chunk =>
+  lines.length === 0
+    ? NO_LINES
+    : {
+        lines,
+        frame: sseFrame(
+          LIVE_LOG_EVENTS.lines,
+          JSON.stringify({ lines }),
+          lines[lines.length - 1].seq,
+        ),
+      };
 
 const sizeOf = (line: LogLineView) => line.text.length + LINE_OVERHEAD;
+
+function liveStatus(state: FollowState): LiveStatus {
+  const { status, reason, exitCode, cancelRequestedAt, lineCount, linesStored, complete, tasks } =
+    state;
+  return { status, reason, exitCode, cancelRequestedAt, lineCount, linesStored, complete, tasks };
+}
 
 /**
  * One operation's tail, shared by every stream of it in this process. Woken by the hub, at
  * most once per event interval, it reads the status first and then the lines after the last
  * one it has, and keeps the newest lines (about 2 MiB) in memory: a stream that keeps up takes
- * its lines from here, and a stream behind (a replay) reads the database itself.
+ * its lines from here. A stream behind it (a replay) asks `readAfter`, which reads each page
+ * once for every stream at the same cursor: streams that open together replay together.
  *
  * Because the status is read before the lines, once `state` is terminal `tail` covers every
  * line stored before it: a stream at `tail` has sent them all.
  */
 export class OperationFeed {
   state: FollowState | null = null;
+  /** The `status` event of `state`, made once for every stream (compared by identity). */
+  statusFrame: Buffer = NO_LINES.frame;
   /** The seq of the newest line read. */
   tail = 0;
   private buffer: LogLineView[] = [];
   private bufferBytes = 0;
   private readonly chunks = new Map<number, Chunk>();
+  /** Pages being read for streams behind the buffer, by cursor; and those read lately. */
+  private readonly reading = new Map<number, Promise<Chunk>>();
+  private readonly replayed = new Map<number, Chunk>();
+  private replayedBytes = 0;
   private readonly watchers = new Set<() => void>();
   private refreshing?: Promise<void>;
   private again = false;
@@ -82,9 +113,26 @@ export class OperationFeed {
       lines.push(line);
       bytes += sizeOf(line);
     }
-    const chunk = { lines, data: linesData(lines) };
+    const chunk = linesChunk(lines);
     this.chunks.set(cursor, chunk);
     return chunk;
+  }
+
+  /**
+   * The lines after `cursor` from the database (at most a page), for a stream behind the
+   * buffer; one read for every stream asking at once, and a page without a gap is kept a
+   * while for those that come after. `fresh`: not from that memory (a gap is being waited
+   * out, the late line may have come since).
+   */
+  readAfter(cursor: number, fresh = false): Promise<Chunk> {
+    const kept = fresh ? undefined : this.replayed.get(cursor);
+    if (kept) return Promise.resolve(kept);
+    let read = this.reading.get(cursor);
+    if (!read) {
+      read = this.readPage(cursor).finally(() => this.reading.delete(cursor));
+      this.reading.set(cursor, read);
+    }
+    return read;
   }
 
   /** Something changed: refresh now, or once the interval since the last refresh is over. */
@@ -113,13 +161,35 @@ export class OperationFeed {
     clearTimeout(this.timer);
     this.buffer = [];
     this.chunks.clear();
+    this.replayed.clear();
   }
 
   private async start(): Promise<void> {
     this.lastRefresh = Date.now();
     // status first: every line up to the tail read after it was stored before it
-    this.state = await this.store.followState(this.id);
+    this.setState(await this.store.followState(this.id));
     this.tail = await this.store.lastSeq(this.id);
+  }
+
+  private setState(state: FollowState | null): void {
+    this.state = state;
+    if (state)
+      this.statusFrame = sseFrame(LIVE_LOG_EVENTS.status, JSON.stringify(liveStatus(state)));
+  }
+
+  private async readPage(cursor: number): Promise<Chunk> {
+    const lines = (await this.store.logAfter(this.id, cursor, PAGE_LINES, PAGE_BYTES)) ?? [];
+    const chunk = linesChunk(lines);
+    if (lines.length > 0 && firstGap(lines, cursor) === lines.length && !this.closed) {
+      this.replayed.set(cursor, chunk);
+      this.replayedBytes += chunk.frame.length;
+      for (const [kept, { frame }] of this.replayed) {
+        if (this.replayedBytes <= REPLAY_BYTES || kept === cursor) break;
+        this.replayed.delete(kept);
+        this.replayedBytes -= frame.length;
+      }
+    }
+    return chunk;
   }
 
   private async refresh(): Promise<void> {
@@ -129,7 +199,7 @@ export class OperationFeed {
       const state = await this.store.followState(this.id);
       const lines = (await this.store.logAfter(this.id, this.tail, PAGE_LINES, PAGE_BYTES)) ?? [];
       if (this.closed) return;
-      this.state = state;
+      if (JSON.stringify(state) !== JSON.stringify(this.state)) this.setState(state);
       this.append(lines);
       // a page that may not hold everything: read on at the next interval
       if (

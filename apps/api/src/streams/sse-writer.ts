@@ -1,5 +1,10 @@
 import type { ServerResponse } from 'node:http';
 
+/** One event as it goes on the wire: made once, it can be written to any number of streams. */
+export function sseFrame(event: string, data: string, id?: number): Buffer {
+  return Buffer.from(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${data}\n\n`);
+}
+
 /**
  * One open text/event-stream response: frames events, sends a comment every `heartbeatMs`,
  * and waits for the socket to drain before it says a write is done, so a slow client slows
@@ -39,9 +44,13 @@ export class SseWriter {
   }
 
   /** Writes one event; `data` is sent as it is (one line: JSON). Resolves once written out. */
-  async send(event: string, data: string, id?: number): Promise<void> {
+  send(event: string, data: string, id?: number): Promise<void> {
+    return this.sendFrame(sseFrame(event, data, id));
+  }
+
+  /** Writes an event made by `sseFrame`. Resolves once written out. */
+  async sendFrame(frame: Buffer): Promise<void> {
     if (this.closedFlag) return;
-    const frame = `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${data}\n\n`;
     if (this.response.write(frame)) return;
     await new Promise<void>((resolve) => {
       const done = () => {

@@ -152,7 +152,7 @@ export class StreamsController {
     try {
       const sse = new SseWriter(response, this.settings.heartbeatMs);
       this.open.add('log', sse);
-      await new LogStream(sse, feed, this.store, after, this.settings.eventIntervalMs)
+      await new LogStream(sse, feed, after, this.settings.eventIntervalMs)
         .run()
         .catch((error: unknown) => {
           // the headers are sent: no error answer now; the client resumes from its Last-Event-ID
