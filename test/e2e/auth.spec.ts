@@ -68,6 +68,7 @@ describe('api tokens, roles, scopes and the audit', () => {
     const routes: [string, Role, () => Promise<[string, string, unknown?]>][] = [
       ['GET /catalogue', 'viewer', async () => ['GET', '/catalogue']],
       ['GET /operations', 'viewer', async () => ['GET', '/operations']],
+      ['GET /workers', 'viewer', async () => ['GET', '/workers']],
       ['GET /operations/:id', 'viewer', async () => ['GET', `/operations/${await operation()}`]],
       [
         'GET /operations/:id/log',

@@ -48,8 +48,8 @@ export async function rowCounts(stack: Stack): Promise<RowCounts> {
 
 /**
  * A fingerprint of everything a message could change: each operation's and task's status,
- * reason, target and params, and each operation's lines. Heartbeat times, which a live
- * dispatcher keeps moving, are left out.
+ * reason, target and params, each operation's lines, and which dispatchers are known.
+ * Heartbeat times, which a live dispatcher keeps moving, are left out.
  */
 export async function stateDigest(stack: Stack): Promise<string> {
   const [row] = await stack.query<{ digest: string }>(
@@ -58,7 +58,9 @@ export async function stateDigest(stack: Stack): Promise<string> {
                                     cancel_requested_at, line_count), ';' ORDER BY id) FROM operations),
        (SELECT string_agg(concat_ws(',', id, status, reason, exit_code), ';' ORDER BY id) FROM tasks),
        (SELECT string_agg(concat_ws(',', operation_id, n, last), ';' ORDER BY operation_id)
-          FROM (SELECT operation_id, count(*) AS n, max(seq) AS last FROM log_lines GROUP BY operation_id) l)
+          FROM (SELECT operation_id, count(*) AS n, max(seq) AS last FROM log_lines GROUP BY operation_id) l),
+       -- which dispatchers are known, not when each was last seen: the stack's own beats on
+       (SELECT string_agg(pool || '/' || dispatcher_id, ';' ORDER BY pool, dispatcher_id) FROM dispatchers)
      ) AS digest`,
   );
   return row.digest;

@@ -29,6 +29,7 @@ import { OperationSealer } from './operations/operation-sealer';
 import { requestLogFields } from './operations/operation-path';
 import { OperationsController } from './operations/operations.controller';
 import { StreamsController } from './streams/streams.controller';
+import { WorkersController } from './workers/workers.controller';
 import { StreamsModule } from './streams/streams.module';
 
 /**
@@ -62,6 +63,7 @@ import { StreamsModule } from './streams/streams.module';
     StreamsController,
     OperationsController,
     CatalogueController,
+    WorkersController,
     TokensController,
     AuditController,
     HealthController,

@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { isSealedValue } from '@app/contracts';
-import { ApiTokenRepository, type OperationView } from '@app/database';
+import { isSealedValue, type HeartbeatMessage } from '@app/contracts';
+import { ApiTokenRepository, OperationStateRepository, type OperationView } from '@app/database';
 import { openSecret, readPrivateKeyFile } from '@app/platform';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
@@ -824,6 +824,98 @@ describe('api', () => {
       const lines = types.find((t) => t.name === 'test.lines')!;
       assert.deepEqual(lines.retry, { attempts: 1, backoffSeconds: 0 });
       assert.equal(types.find((t) => t.name === 'test.parallel')?.parallel, true);
+    });
+  });
+
+  describe('GET /workers', () => {
+    const beat = (
+      dispatcherId: string,
+      pool: string,
+      secondsAgo: number,
+      operations: string[] = [],
+    ): HeartbeatMessage => ({
+      v: 1,
+      kind: 'heartbeat',
+      dispatcherId,
+      pool,
+      operations,
+      at: new Date(Date.now() - secondsAgo * 1000).toISOString(),
+      concurrency: 3,
+    });
+    let running: OperationView;
+
+    before(async () => {
+      running = (await post({ type: 'test.echo', target: 'web9', params: { message: 'm' } })).body;
+      // as the relay records them, with its default horizon of 60 s
+      await ds.transaction((manager) =>
+        app
+          .get(OperationStateRepository)
+          .recordHeartbeats(manager, [
+            beat('w-1', 'default', 1, [running.id]),
+            beat('w-2', 'other', 120),
+          ]),
+      );
+    });
+
+    it('lists the dispatchers seen, what each runs, alive or silent', async () => {
+      const reply = await call('GET', '/workers');
+      assert.equal(reply.status, 200);
+      const items = reply.body.items as Record<string, unknown>[];
+      assert.deepEqual(
+        items.map((item) => [item.dispatcherId, item.pool, item.state, item.running]),
+        [
+          ['w-1', 'default', 'alive', 1],
+          ['w-2', 'other', 'silent', 0],
+        ],
+      );
+      assert.deepEqual(items[0].operations, [
+        { id: running.id, type: 'test.echo', target: 'web9' },
+      ]);
+      assert.equal(items[0].concurrency, 3);
+      for (const field of ['firstSeenAt', 'lastSeenAt', 'silentAfter']) {
+        assert.ok(!Number.isNaN(Date.parse(String(items[1][field]))), field);
+      }
+      assert.ok(Number(items[1].lastSeenAgoMs) >= 119_000, 'last seen two minutes ago');
+    });
+
+    it('filters by pool, and refuses a pool that is no pool name', async () => {
+      const other = await call('GET', '/workers?pool=other');
+      assert.equal(other.status, 200);
+      assert.deepEqual(
+        other.body.items.map((item: { dispatcherId: string }) => item.dispatcherId),
+        ['w-2'],
+      );
+      assert.deepEqual((await call('GET', '/workers?pool=nobody')).body, { items: [] });
+      const bad = await call('GET', '/workers?pool=Not%20a%20pool');
+      assert.equal(bad.status, 400);
+      assert.deepEqual(bad.body.message, ['pool must match ^[a-z0-9][a-z0-9_-]{0,62}$']);
+    });
+
+    it('answers 401 without a token', async () => {
+      const response = await fetch(`${base}/api/v1/workers`);
+      assert.equal(response.status, 401);
+      const body = (await response.json()) as { message: string };
+      assert.equal(body.message, 'a token is required: send Authorization: Bearer <token>');
+    });
+
+    it('shows a scoped viewer only the operations within its scope, and every dispatcher', async () => {
+      const { token } = await app
+        .get(ApiTokenRepository)
+        .create({ name: 'workers-scoped', role: 'viewer', types: 'site.*' });
+      const response = await fetch(`${base}/api/v1/workers`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(response.status, 200);
+      const { items } = (await response.json()) as {
+        items: { dispatcherId: string; running: number; operations: unknown[] }[];
+      };
+      assert.deepEqual(
+        items.map((item) => [item.dispatcherId, item.running, item.operations]),
+        [
+          ['w-1', 1, []],
+          ['w-2', 0, []],
+        ],
+      );
     });
   });
 

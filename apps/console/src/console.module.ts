@@ -19,12 +19,14 @@ import { AuditCommand } from './commands/audit.command';
 import { TokenCreateCommand } from './commands/token-create.command';
 import { TokenListCommand } from './commands/token-list.command';
 import { TokenRevokeCommand } from './commands/token-revoke.command';
+import { WorkersCommand } from './commands/workers.command';
 import { ConsoleAudit } from './console-audit';
 import { ConsoleCatalogue } from './console-catalogue';
 import { ConsoleDatabase } from './console-database';
 import { ConsoleSealer } from './console-sealer';
 import { consoleEnvironment } from './console.environment';
 import { LogFollower } from './live-log/log-follower';
+import { DatabaseWorkersSource, WorkersSource } from './workers-source';
 
 /** Names the program `aegir` in help and error output (commander would say `main`). */
 @Injectable()
@@ -52,6 +54,7 @@ export const COMMANDS: Provider[] = [
   TokenListCommand,
   TokenRevokeCommand,
   AuditCommand,
+  WorkersCommand,
 ];
 
 /**
@@ -66,6 +69,7 @@ export const COMMANDS: Provider[] = [
     ConsoleAudit,
     ConsoleSealer,
     LogFollower,
+    { provide: WorkersSource, useClass: DatabaseWorkersSource },
     {
       provide: BrokerAdmin,
       inject: [BrokerSetupSettings],

@@ -11,6 +11,8 @@ import { declareTopology } from '@app/amqp';
 import { brokerTopology, brokerUsers } from '@app/contracts';
 import { connect, type ChannelModel } from 'amqplib';
 import type { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { OperationStateRepository } from '@app/database';
 import { createTestVhost, queueDepths, type TestVhost } from '../../../test/support/broker';
 import {
   aegir,
@@ -18,7 +20,8 @@ import {
   type CliResult,
   type ConsoleTestDatabase,
 } from '../../../test/support/cli';
-import type { TestDatabase } from '../../../test/support/database';
+import { testDataSourceOptions, type TestDatabase } from '../../../test/support/database';
+import { testPlan } from '../../../test/support/messages';
 import { createTestKeys } from '../../../test/support/keys';
 import { buildParams } from './flags';
 import { printable } from './dead-letters';
@@ -45,7 +48,7 @@ describe('aegir console', () => {
     assert.equal(first.code, 0, first.stderr);
     assert.equal(
       first.stdout,
-      'applied Init1764500000000\napplied AttemptsCancelExclusive1764600000000\napplied LogLinesBulk1764700000000\napplied TokensAudit1764800000000\napplied OutboxPublishedPayload1764950000000\n',
+      'applied Init1764500000000\napplied AttemptsCancelExclusive1764600000000\napplied LogLinesBulk1764700000000\napplied TokensAudit1764800000000\napplied OutboxPublishedPayload1764950000000\napplied Dispatchers1765000000000\n',
     );
     const again = await run('db:migrate');
     assert.equal(again.code, 0, again.stderr);
@@ -343,6 +346,7 @@ describe('aegir console', () => {
       'op:cancel',
       'op:retry',
       'dlq:list',
+      'workers',
     ]) {
       assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'));
     }
@@ -352,6 +356,111 @@ describe('aegir console', () => {
     );
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /^error: params\.greeting must match pattern/);
+  });
+});
+
+describe('aegir workers', () => {
+  let cli: ConsoleTestDatabase;
+  let ds: DataSource;
+  let run: (...args: string[]) => Promise<CliResult>;
+  let operationId: string;
+
+  before(async () => {
+    cli = await createConsoleTestDatabase('aegir_test_console_workers');
+    run = cli.run;
+    ds = new DataSource(testDataSourceOptions(cli.db.url));
+    await ds.initialize();
+  });
+
+  after(async () => {
+    if (ds?.isInitialized) await ds.destroy();
+    await cli?.close();
+  });
+
+  it('says when no dispatcher has been seen', async () => {
+    const result = await run('workers');
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'no dispatchers seen\n');
+  });
+
+  it('shows each dispatcher seen, what it runs, alive or silent, in a table', async () => {
+    const state = new OperationStateRepository(ds);
+    operationId = await state.create(testPlan({ target: 'web7' }));
+    const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
+    // as the relay records them, with its default horizon of 60 s
+    await ds.transaction((manager) =>
+      state.recordHeartbeats(manager, [
+        {
+          v: 1,
+          kind: 'heartbeat',
+          dispatcherId: 'web-worker-1',
+          pool: 'default',
+          operations: [operationId],
+          at: ago(2),
+          concurrency: 4,
+        },
+        {
+          v: 1,
+          kind: 'heartbeat',
+          dispatcherId: 'old-one',
+          pool: 'batch',
+          operations: [],
+          at: ago(300),
+        },
+      ]),
+    );
+    const result = await run('workers');
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trimEnd().split('\n');
+    assert.match(
+      lines[0],
+      /^DISPATCHER\s+POOL\s+STATE\s+RUNNING\s+LAST SEEN\s+FIRST SEEN\s+OPERATIONS$/,
+    );
+    assert.equal(lines.length, 3);
+    assert.match(
+      lines[1],
+      /^old-one\s+batch\s+silent\s+0\s+5m0\ds ago\s+\d{4}-\d\d-\d\d [\d:]{8}Z\s+-$/,
+    );
+    assert.match(
+      lines[2],
+      new RegExp(
+        `^web-worker-1\\s+default\\s+alive\\s+1/4\\s+\\d+\\.\\ds ago\\s+\\S+ \\S+\\s+${operationId} \\(demo\\.hello on web7\\)$`,
+      ),
+    );
+  });
+
+  it('--pool shows one pool; --json prints what GET /api/v1/workers answers', async () => {
+    const batch = await run('workers', '--pool', 'batch');
+    assert.equal(batch.code, 0, batch.stderr);
+    assert.doesNotMatch(batch.stdout, /web-worker-1/);
+    assert.match(batch.stdout, /^old-one\s/m);
+    const json = await run('workers', '--pool', 'default', '--json');
+    assert.equal(json.code, 0, json.stderr);
+    const { items } = JSON.parse(json.stdout) as { items: Record<string, unknown>[] };
+    assert.equal(items.length, 1);
+    const { firstSeenAt, lastSeenAt, silentAfter, lastSeenAgoMs, ...rest } = items[0];
+    assert.deepEqual(rest, {
+      dispatcherId: 'web-worker-1',
+      pool: 'default',
+      state: 'alive',
+      running: 1,
+      concurrency: 4,
+      operations: [{ id: operationId, type: 'demo.hello', target: 'web7' }],
+    });
+    assert.equal(Date.parse(String(silentAfter)) - Date.parse(String(lastSeenAt)), 60_000);
+    assert.ok(Date.parse(String(firstSeenAt)) <= Date.parse(String(lastSeenAt)));
+    assert.equal(typeof lastSeenAgoMs, 'number');
+    const none = await run('workers', '--pool', 'nobody');
+    assert.equal(none.stdout, 'no dispatchers seen in pool nobody\n');
+  });
+
+  it('refuses a --pool that is no pool name, with exit code 2', async () => {
+    const result = await run('workers', '--pool', 'Bad Pool');
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr,
+      'error: --pool must match ^[a-z0-9][a-z0-9_-]{0,62}$, got "Bad Pool"\n',
+    );
   });
 });
 

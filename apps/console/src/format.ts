@@ -1,4 +1,5 @@
-import type { OperationView } from '@app/database';
+import type { DispatcherView, OperationView } from '@app/database';
+import { printable } from './dead-letters';
 
 /** `2025-11-30 17:20:44Z`, or `-`. */
 export function formatTime(iso: string | null): string {
@@ -101,4 +102,31 @@ export function operationDetails(op: OperationView): string {
     ]),
   );
   return `${head}\n\n${tasks}`;
+}
+
+/** `1/4` (running of its concurrency), `1` when the dispatcher does not say its concurrency. */
+function formatRunning(worker: Pick<DispatcherView, 'running' | 'concurrency'>): string {
+  return worker.concurrency === null
+    ? String(worker.running)
+    : `${worker.running}/${worker.concurrency}`;
+}
+
+/** `3f2b… (site.release on shop.example.com)`, or the id alone when it is not stored. */
+function formatWorkerOperation(op: DispatcherView['operations'][number]): string {
+  return op.type === null ? op.id : `${op.id} (${op.type} on ${op.target ?? '-'})`;
+}
+
+export function workersTable(items: DispatcherView[]): string {
+  return table(
+    ['DISPATCHER', 'POOL', 'STATE', 'RUNNING', 'LAST SEEN', 'FIRST SEEN', 'OPERATIONS'],
+    items.map((worker) => [
+      printable(worker.dispatcherId),
+      worker.pool,
+      worker.state,
+      formatRunning(worker),
+      `${formatDuration(Math.max(0, worker.lastSeenAgoMs))} ago`,
+      formatTime(worker.firstSeenAt),
+      worker.operations.map(formatWorkerOperation).map(printable).join(', ') || '-',
+    ]),
+  );
 }

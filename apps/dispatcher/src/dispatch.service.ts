@@ -279,6 +279,7 @@ export class DispatchService
       // being claimed counts: the relay may already have made them `running` for us
       operations: [...this.inHand],
       at: new Date().toISOString(),
+      concurrency: this.config.concurrency,
     };
     try {
       await this.publish(Exchanges.events, beat.kind, beat);

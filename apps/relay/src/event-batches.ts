@@ -25,6 +25,8 @@ export class EventBatches implements BeforeApplicationShutdown, OnApplicationShu
   private readonly logger = new Logger(EventBatches.name);
   private readonly retry: DatabaseRetry;
   private readonly batcher: LaneBatcher<EventMessage>;
+  /** After which a dispatcher not heard from is shown silent: the lost sweeper's horizon. */
+  private readonly silenceSeconds: number;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -33,6 +35,7 @@ export class EventBatches implements BeforeApplicationShutdown, OnApplicationShu
     private readonly metrics: RelayMetrics,
   ) {
     this.retry = new DatabaseRetry(config.databaseRetryMs, this.logger);
+    this.silenceSeconds = config.lostAfterMs / 1000;
     this.batcher = new LaneBatcher<EventMessage>(
       {
         maxBatch: config.eventsBatch,
@@ -55,7 +58,7 @@ export class EventBatches implements BeforeApplicationShutdown, OnApplicationShu
     try {
       const events = eventsOf(batch);
       const ended = await this.retry.run('events batch', () =>
-        storeEvents(this.dataSource, events, this.state),
+        storeEvents(this.dataSource, events, this.state, this.silenceSeconds),
       );
       written();
       this.metrics.batchCommitted(events, batch.length, ended);
@@ -74,7 +77,7 @@ export class EventBatches implements BeforeApplicationShutdown, OnApplicationShu
       try {
         const events = eventsOf([entry]);
         const ended = await this.retry.run('event', () =>
-          storeEvents(this.dataSource, events, this.state),
+          storeEvents(this.dataSource, events, this.state, this.silenceSeconds),
         );
         this.metrics.batchCommitted(events, 1, ended);
       } catch (error) {

@@ -21,24 +21,30 @@ export type LineWrite = 'copy' | 'upsert';
  * already (the broker delivered the batch again after a relay crash), COPY fails on the key
  * and the batch is written again, skipping the lines it already has. Statuses and heartbeats
  * go through `state` (pass the injected OperationStateRepository; the default is one on
- * the same DataSource). Returns the operations the batch ended, once it is committed.
+ * the same DataSource); a dispatcher is shown silent `silenceSeconds` after its last
+ * heartbeat. Returns the operations the batch ended, once it is committed.
  */
 export async function storeEvents(
   dataSource: DataSource,
   events: SingleEvent[],
   state = new OperationStateRepository(dataSource),
+  silenceSeconds?: number,
 ): Promise<EndedOperation[]> {
+  const write = (lineWrite: LineWrite) =>
+    dataSource.transaction((manager) =>
+      writeEvents(manager, events, lineWrite, state, silenceSeconds),
+    );
   try {
-    return await dataSource.transaction((manager) => writeEvents(manager, events, 'copy', state));
+    return await write('copy');
   } catch (error) {
     if (!isDuplicateLine(error)) throw error;
-    return dataSource.transaction((manager) => writeEvents(manager, events, 'upsert', state));
+    return write('upsert');
   }
 }
 
 /**
  * Writes a batch of events in a transaction: log lines (unique on (operation_id, seq)),
- * statuses only forward, heartbeats; then NOTIFYs followers of each operation touched on
+ * statuses only forward, heartbeats (with the dispatchers they name, in one statement); then NOTIFYs followers of each operation touched on
  * the log channel, and of each one with a status event on the status channel too (one round
  * trip; delivered when the transaction commits). Returns the operations whose final status it
  * wrote.
@@ -48,6 +54,7 @@ export async function writeEvents(
   events: SingleEvent[],
   lineWrite: LineWrite = 'upsert',
   state = new OperationStateRepository(manager.connection),
+  silenceSeconds?: number,
 ): Promise<EndedOperation[]> {
   const touched = new Set<string>();
   const ended: EndedOperation[] = [];
@@ -67,6 +74,7 @@ export async function writeEvents(
   await state.recordHeartbeats(
     manager,
     events.filter((event): event is HeartbeatMessage => event.kind === 'heartbeat'),
+    silenceSeconds,
   );
   if (touched.size > 0) {
     await manager.query(

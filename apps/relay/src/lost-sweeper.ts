@@ -52,6 +52,11 @@ export class LostSweeper implements OnApplicationBootstrap, BeforeApplicationShu
               this.config.lostAfterMs / 1000,
             )),
           ];
+    // a dispatcher silent this long holds nothing still valid: every dispatch it might have
+    // been handed has expired; restarted with a new DISPATCHER_ID, it is a new row
+    if (seenUntil !== undefined) {
+      await this.state.forgetDispatchers(seenUntil, this.config.dispatchTtlMs / 1000);
+    }
     this.metrics.lost(lost);
     for (const { id, reason } of lost) {
       this.logger.warn(logEntry(`operation ${id} lost: ${reason}`, { operationId: id }));

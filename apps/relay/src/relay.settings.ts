@@ -1,3 +1,4 @@
+import { DEFAULT_LOST_AFTER_MS } from '@app/database';
 import { IntegerVariable, MatchingVariable, PathVariable } from '@app/platform';
 
 export class RelaySettings {
@@ -37,9 +38,12 @@ export class RelaySettings {
   @IntegerVariable('RELAY_DATABASE_RETRY_MS', { min: 1 })
   readonly databaseRetryMs: number = 1000;
 
-  /** A running operation whose dispatcher is silent this long is `lost`. */
+  /**
+   * A running operation whose dispatcher is silent this long is `lost`; the dispatcher is
+   * shown `silent` by `GET /workers` and `aegir workers`.
+   */
   @IntegerVariable('RELAY_LOST_AFTER_MS', { min: 1 })
-  readonly lostAfterMs: number = 60000;
+  readonly lostAfterMs: number = DEFAULT_LOST_AFTER_MS;
 
   /** How often that is checked. */
   @IntegerVariable('RELAY_LOST_CHECK_MS', { min: 1 })

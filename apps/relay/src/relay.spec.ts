@@ -466,6 +466,72 @@ describe('relay', () => {
     assert.notEqual((await operation(unclaimed.id)).status, 'succeeded');
   });
 
+  it("records the dispatcher of a heartbeat from its pool's user, and refuses one for another pool", async () => {
+    const op = await store.create(plan('default'));
+    await claimed(op.id, 'beating');
+    const beat = (extra: object = {}) => ({
+      v: 1,
+      kind: 'heartbeat',
+      dispatcherId: 'beating',
+      pool: 'default',
+      operations: [op.id],
+      at: new Date().toISOString(),
+      concurrency: 2,
+      ...extra,
+    });
+    // the user of pool `other`, as its dispatchers publish
+    const otherUrl = await createBrokerUser(vhost, 'dispatcher-other');
+    const otherUser = decodeURIComponent(new URL(otherUrl).username);
+    const other = await amqplib.connect(otherUrl);
+    try {
+      const otherChannel = await other.createConfirmChannel();
+      otherChannel.publish(Exchanges.events, 'heartbeat', Buffer.from(JSON.stringify(beat())), {
+        messageId: 'beat-from-other-user',
+        persistent: true,
+        userId: otherUser,
+        appId: 'beating',
+      });
+      await otherChannel.waitForConfirms();
+    } finally {
+      await other.close();
+    }
+    await publishEvents(
+      { id: 'beat-for-other-pool', body: beat({ pool: 'other' }), as: 'beating' },
+      { id: 'beat-named-another', body: beat({ dispatcherId: 'someone' }), as: 'beating' },
+      { id: 'beat', body: beat(), as: 'beating' },
+    );
+
+    const reason = async (id: string) =>
+      String((await deadLettered(id)).properties.headers?.[DEAD_LETTER_REASON_HEADER]);
+    assert.equal(
+      await reason('beat-from-other-user'),
+      'refused: a heartbeat for pool default from the user of pool other',
+    );
+    assert.equal(
+      await reason('beat-for-other-pool'),
+      'refused: a heartbeat for pool other from the user of pool default',
+    );
+    assert.equal(
+      await reason('beat-named-another'),
+      'refused: a heartbeat of dispatcher someone sent by beating',
+    );
+    const dispatchers = () =>
+      ds.query<
+        { pool: string; dispatcher_id: string; operations: string[]; concurrency: number }[]
+      >(
+        `SELECT pool, dispatcher_id, operations, concurrency FROM dispatchers ORDER BY pool, dispatcher_id`,
+      );
+    await waitUntil('the heartbeat is recorded', async () => (await dispatchers()).length > 0);
+    assert.deepEqual(await dispatchers(), [
+      { pool: 'default', dispatcher_id: 'beating', operations: [op.id], concurrency: 2 },
+    ]);
+    const [row]: { heartbeat_at: Date | null }[] = await ds.query(
+      `SELECT heartbeat_at FROM operations WHERE id = $1`,
+      [op.id],
+    );
+    assert.ok(row.heartbeat_at !== null, "the operation's heartbeat too, in the same statement");
+  });
+
   it('never publishes an operation cancelled before it reached the broker', async () => {
     await waitUntil('its outbox row is done with', async () => {
       return (await outbox(cancelledEarly.id)).published_at !== null;

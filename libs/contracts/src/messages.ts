@@ -146,6 +146,12 @@ export interface HeartbeatMessage {
   pool: string;
   operations: string[];
   at: string;
+  /**
+   * Its DISPATCHER_CONCURRENCY: how many operations it runs at once. Optional: dispatchers of
+   * an older release do not send it (a relay of an older release refuses it: upgrade the relay
+   * first, as for any new field).
+   */
+  concurrency?: number;
 }
 
 /** dispatcher → relay (claims queue): may I run this operation? Answered to `replyTo`. */

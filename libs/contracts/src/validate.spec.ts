@@ -214,5 +214,26 @@ describe('contract validation', () => {
     };
     assert.equal(decodeEvent(encodeMessage(status)).ok, true);
     assert.equal(decodeEvent(encodeMessage({ ...status, status: 'finished' })).ok, false);
+    const beat = {
+      v: 1,
+      kind: 'heartbeat',
+      dispatcherId: 'd1',
+      pool: 'default',
+      operations: [operationId],
+      at,
+    };
+    assert.equal(
+      decodeEvent(encodeMessage(beat)).ok,
+      true,
+      'without concurrency (an older dispatcher)',
+    );
+    assert.equal(decodeEvent(encodeMessage({ ...beat, concurrency: 4 })).ok, true);
+    for (const concurrency of [0, 1.5, '4', 10_001]) {
+      assert.equal(
+        decodeEvent(encodeMessage({ ...beat, concurrency })).ok,
+        false,
+        `concurrency ${String(concurrency)}`,
+      );
+    }
   });
 });

@@ -187,6 +187,7 @@ const heartbeatSchema = {
     pool: name,
     operations: { type: 'array', maxItems: 10_000, items: uuid },
     at: timestamp,
+    concurrency: { type: 'integer', minimum: 1, maximum: 10_000 },
   },
 };
 

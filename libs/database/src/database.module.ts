@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiTokenRepository, AuditLog } from './access';
 import { dataSourceOptions } from './data-source';
 import { DatabaseSettings } from './database.settings';
+import { DispatcherStore } from './dispatcher-store';
 import { OperationStateRepository } from './operation-state.repository';
 import { OperationStore } from './operation-store';
 
@@ -13,7 +14,7 @@ export interface DatabaseModuleOptions {
 
 /**
  * The DataSource (via TypeOrmModule), the OperationStore, the OperationStateRepository, the
- * ApiTokenRepository and the AuditLog, for every module of an app; the connection comes from the app's DatabaseSettings.
+ * DispatcherStore, the ApiTokenRepository and the AuditLog, for every module of an app; the connection comes from the app's DatabaseSettings.
  */
 @Global()
 @Module({})
@@ -31,11 +32,18 @@ export class DatabaseModule {
           }),
         }),
       ],
-      providers: [OperationStore, OperationStateRepository, ApiTokenRepository, AuditLog],
+      providers: [
+        OperationStore,
+        OperationStateRepository,
+        DispatcherStore,
+        ApiTokenRepository,
+        AuditLog,
+      ],
       exports: [
         TypeOrmModule,
         OperationStore,
         OperationStateRepository,
+        DispatcherStore,
         ApiTokenRepository,
         AuditLog,
       ],

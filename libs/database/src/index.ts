@@ -4,6 +4,7 @@ export * from './conflict-error';
 export * from './cursor';
 export * from './data-source';
 export * from './database-ping';
+export * from './dispatcher-store';
 export * from './database.module';
 export * from './database.settings';
 export * from './entities';

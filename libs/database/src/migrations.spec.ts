@@ -11,7 +11,16 @@ import {
 import { runMigrations } from './data-source';
 import { Init1764500000000 } from './migrations';
 
-const TABLES = ['api_tokens', 'audit_events', 'log_lines', 'operations', 'outbox', 'tasks'];
+const TABLES = [
+  'api_tokens',
+  'audit_events',
+  'dispatchers',
+  'log_lines',
+  'operations',
+  'outbox',
+  'tasks',
+];
+const TABLES_BEFORE_DISPATCHERS = TABLES.filter((table) => table !== 'dispatchers');
 const TABLES_BEFORE_TOKENS = ['log_lines', 'operations', 'outbox', 'tasks'];
 
 async function tables(ds: DataSource): Promise<string[]> {
@@ -43,6 +52,7 @@ describe('migrations', () => {
     'LogLinesBulk1764700000000',
     'TokensAudit1764800000000',
     'OutboxPublishedPayload1764950000000',
+    'Dispatchers1765000000000',
   ];
   const before2 = { id: randomUUID() };
 
@@ -226,7 +236,40 @@ describe('migrations', () => {
     await ds.query(`DELETE FROM api_tokens`);
   });
 
+  it('keeps one row per dispatcher of a pool: the same id in another pool is another dispatcher', async () => {
+    const seen = (pool: string, id: string) =>
+      ds.query(
+        `INSERT INTO dispatchers (pool, dispatcher_id, operations, concurrency, first_seen_at,
+                                  last_seen_at, silent_after)
+         VALUES ($1, $2, ARRAY[$3]::uuid[], 4, now(), now(), now() + interval '1 minute')`,
+        [pool, id, randomUUID()],
+      );
+    await seen('default', 'd-1');
+    await seen('other', 'd-1');
+    await assert.rejects(seen('default', 'd-1'), /duplicate key value violates unique constraint/);
+    await assert.rejects(
+      ds.query(
+        `INSERT INTO dispatchers (pool, dispatcher_id, operations, first_seen_at, last_seen_at,
+                                  silent_after)
+         VALUES ('default', 'd-2', NULL, now(), now(), now())`,
+      ),
+      /null value in column "operations"/,
+    );
+    const rows: { pool: string; operations: string[] }[] = await ds.query(
+      `SELECT pool, operations FROM dispatchers ORDER BY pool`,
+    );
+    assert.deepEqual(
+      rows.map((row) => [row.pool, row.operations.length]),
+      [
+        ['default', 1],
+        ['other', 1],
+      ],
+    );
+  });
+
   it('down drops everything up created, one migration at a time', async () => {
+    await ds.undoLastMigration({ transaction: 'each' });
+    assert.deepEqual(await tables(ds), TABLES_BEFORE_DISPATCHERS);
     await ds.undoLastMigration({ transaction: 'each' });
     const [payloadCheck]: unknown[] = await ds.query(
       `SELECT 1 FROM pg_constraint WHERE conname = 'ck_outbox_published_payload'`,

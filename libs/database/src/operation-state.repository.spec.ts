@@ -461,6 +461,34 @@ describe('OperationStateRepository', () => {
     assert.equal((await operation(running)).heartbeat_at?.toISOString(), at(70));
   });
 
+  it("applies a batch's beats in one statement: the holder's counts beside an intruder's", async () => {
+    const running = await inStatus('running');
+    const dispatched = await inStatus('dispatched');
+    const beat = (dispatcherId: string, second: number): HeartbeatMessage => ({
+      v: 1,
+      kind: 'heartbeat',
+      dispatcherId,
+      pool: 'default',
+      operations: [running, dispatched],
+      at: at(second),
+    });
+    await inTransaction((manager) =>
+      state.recordHeartbeats(manager, [
+        beat('intruder', 90),
+        beat('dispatcher-1', 80),
+        beat('dispatcher-1', 85),
+      ]),
+    );
+    const row = await operation(running);
+    assert.deepEqual(
+      [row.heartbeat_at?.toISOString(), row.dispatcher_id],
+      [at(85), 'dispatcher-1'],
+      "the holder's latest beat, never the intruder's",
+    );
+    const other = await operation(dispatched);
+    assert.ok(other.heartbeat_at !== null, 'a dispatched operation named in the batch is beaten');
+  });
+
   describe('lost', () => {
     it('marks running operations silent past the horizon lost, with their tasks', async () => {
       await ds.query(`DELETE FROM operations`); // earlier tests' beats are of the made-up past

@@ -116,6 +116,12 @@ export interface LostRetryDue {
   backoffSeconds: number;
 }
 
+/**
+ * RELAY_LOST_AFTER_MS by default: a running operation whose dispatcher is silent this long
+ * is `lost`, and a dispatcher not heard from for as long is shown `silent`.
+ */
+export const DEFAULT_LOST_AFTER_MS = 60_000;
+
 /** Longest delay before a dispatch: a day, the longest retry backoff a type may ask for. */
 const MAX_DELAY_SECONDS = 86400;
 
@@ -427,19 +433,77 @@ export class OperationStateRepository {
    * Records that dispatchers are alive and running these operations (dispatched or running
    * ones only; a beat never takes heartbeat_at back). Only operations of the beat's pool
    * count, and a running one only for the dispatcher that holds its claim: a beat never
-   * hands an operation to another dispatcher. One round trip per heartbeat.
+   * hands an operation to another dispatcher. The same statement upserts each beat's
+   * dispatcher into `dispatchers` (its latest beat of the batch; an older one than the row
+   * holds changes nothing), `silent_after` being its `at` plus `silenceSeconds` (the relay's
+   * RELAY_LOST_AFTER_MS). One round trip for all the beats of a batch, none without any.
    */
-  async recordHeartbeats(manager: EntityManager, beats: HeartbeatMessage[]): Promise<void> {
-    for (const beat of beats) {
-      if (beat.operations.length === 0) continue;
-      await manager.query(
-        `UPDATE operations SET heartbeat_at = GREATEST(heartbeat_at, $2::timestamptz),
-                dispatcher_id = COALESCE(CASE WHEN status = 'running' THEN dispatcher_id END, $3)
-          WHERE id = ANY($1::uuid[]) AND pool = $4
-            AND (status = 'dispatched' OR (status = 'running' AND COALESCE(dispatcher_id, $3) = $3))`,
-        [beat.operations, beat.at, beat.dispatcherId, beat.pool],
-      );
-    }
+  async recordHeartbeats(
+    manager: EntityManager,
+    beats: HeartbeatMessage[],
+    silenceSeconds = DEFAULT_LOST_AFTER_MS / 1000,
+  ): Promise<void> {
+    if (beats.length === 0) return;
+    // a beat's operations as (the beat's ordinal, operation id) pairs: unnest takes no ragged arrays
+    const opBeat = beats.flatMap((beat, i) => beat.operations.map(() => i + 1));
+    await manager.query(
+      `WITH beat AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[])
+                  WITH ORDINALITY AS b(dispatcher_id, pool, at, concurrency, n)
+       ), beat_op AS (
+         SELECT * FROM unnest($5::int[], $6::uuid[]) AS o(n, operation_id)
+       ), op_beat AS (
+         SELECT o.operation_id, b.dispatcher_id, b.pool, max(b.at) AS at
+           FROM beat_op o JOIN beat b ON b.n = o.n
+          GROUP BY o.operation_id, b.dispatcher_id, b.pool
+       ), beaten AS (
+         UPDATE operations op
+            SET heartbeat_at = GREATEST(op.heartbeat_at, ob.at),
+                dispatcher_id = COALESCE(CASE WHEN op.status = 'running' THEN op.dispatcher_id END,
+                                         ob.dispatcher_id)
+           FROM op_beat ob
+          WHERE op.id = ob.operation_id AND op.pool = ob.pool
+            AND (op.status = 'dispatched'
+                 OR (op.status = 'running'
+                     AND COALESCE(op.dispatcher_id, ob.dispatcher_id) = ob.dispatcher_id))
+       ), latest AS (
+         SELECT DISTINCT ON (b.pool, b.dispatcher_id) b.pool, b.dispatcher_id, b.at, b.concurrency,
+                ARRAY(SELECT o.operation_id FROM beat_op o WHERE o.n = b.n) AS operations
+           FROM beat b
+          ORDER BY b.pool, b.dispatcher_id, b.at DESC, b.n DESC
+       )
+       INSERT INTO dispatchers AS d (pool, dispatcher_id, operations, concurrency,
+                                     first_seen_at, last_seen_at, silent_after)
+       SELECT pool, dispatcher_id, operations, concurrency, at, at,
+              at + make_interval(secs => $7)
+         FROM latest
+       ON CONFLICT (pool, dispatcher_id) DO UPDATE
+          SET operations = EXCLUDED.operations, concurrency = EXCLUDED.concurrency,
+              last_seen_at = EXCLUDED.last_seen_at, silent_after = EXCLUDED.silent_after
+        WHERE d.last_seen_at <= EXCLUDED.last_seen_at`,
+      [
+        beats.map((beat) => beat.dispatcherId),
+        beats.map((beat) => beat.pool),
+        beats.map((beat) => beat.at),
+        beats.map((beat) => beat.concurrency ?? null),
+        opBeat,
+        beats.flatMap((beat) => beat.operations),
+        silenceSeconds,
+      ],
+    );
+  }
+
+  /**
+   * Forgets the dispatchers last seen more than `olderThanSeconds` before `seenUntil` (how
+   * far the relay is sure to have seen the events). Returns how many.
+   */
+  async forgetDispatchers(seenUntil: Date, olderThanSeconds: number): Promise<number> {
+    const [, count] = await this.dataSource.query<[unknown[], number]>(
+      `DELETE FROM dispatchers
+        WHERE last_seen_at < $1::timestamptz - make_interval(secs => $2)`,
+      [seenUntil, olderThanSeconds],
+    );
+    return count;
   }
 
   /**

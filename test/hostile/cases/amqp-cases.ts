@@ -376,6 +376,18 @@ export const amqpCases: AmqpCase[] = [
     /^invalid heartbeat message: \/operations must NOT have more than 10000 items$/,
   ),
   toEvents(
+    'a heartbeat with a concurrency of 0',
+    'heartbeat',
+    heartbeat({ concurrency: 0 }),
+    /^invalid heartbeat message: \/concurrency must be >= 1$/,
+  ),
+  toEvents(
+    'a heartbeat with a concurrency of text',
+    'heartbeat',
+    heartbeat({ concurrency: '4; DROP TABLE dispatchers' }),
+    /^invalid heartbeat message: \/concurrency must be integer$/,
+  ),
+  toEvents(
     'a heartbeat without a pool',
     'heartbeat',
     heartbeat({ pool: undefined }),
