@@ -227,6 +227,43 @@ describe('log lines carry what they are about', () => {
       assert.deepEqual([refused.status, refused.headers['x-request-id']], [415, 'logs-415']);
     });
 
+    it('answered probes and scrapes write no line, on every app; a refused one does', async () => {
+      const probe = (
+        app: 'api' | 'relay' | 'dispatcher',
+        path: string,
+        id: string,
+        token?: string,
+      ) =>
+        fetch(`${stack.httpUrl(app)}${path}`, {
+          headers: { 'x-request-id': id, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        }).then(async (response) => {
+          await response.text();
+          return response.status;
+        });
+      const quiet: string[] = [];
+      for (const app of ['api', 'relay', 'dispatcher'] as const) {
+        for (const path of ['/health/live', '/health/ready', '/metrics']) {
+          const id = `probe-${app}${path.replace(/\//g, '-')}`;
+          const token = app === 'api' && path === '/metrics' ? stack.metricsToken : undefined;
+          assert.equal(await probe(app, path, id, token), 200, `${app} ${path}`);
+          quiet.push(id);
+        }
+      }
+      assert.equal(await probe('api', '/api/v1/health', 'probe-api-v1-health'), 200);
+      quiet.push('probe-api-v1-health');
+      // answered after the probes: once these are logged, the probes' lines would be too
+      assert.equal(await probe('api', '/metrics', 'probe-refused'), 401);
+      assert.equal(await probe('relay', '/not-a-probe', 'relay-marker'), 404);
+      await completedLine('probe-refused');
+      await waitUntil('the relay logged its marker', () =>
+        logOf('relay').some((line) => line.req?.id === 'relay-marker' && line.res),
+      );
+      const logged = [...logOf('api'), ...logOf('relay'), ...logOf('dispatcher')]
+        .map((line) => line.req?.id ?? line.requestId)
+        .filter((id): id is string => id !== undefined && quiet.includes(id));
+      assert.deepEqual(logged, []);
+    });
+
     it('lines written while a request is handled carry its id as well', async () => {
       // the insert fails once the outbox table is gone: the exception handler logs the error
       // inside the request, before its "request completed" line

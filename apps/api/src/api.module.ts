@@ -31,6 +31,7 @@ import { OperationsController } from './operations/operations.controller';
 import { StreamsController } from './streams/streams.controller';
 import { WorkersController } from './workers/workers.controller';
 import { StreamsModule } from './streams/streams.module';
+import { API_PREFIX } from './api-prefix';
 
 /**
  * The REST api. It holds PostgreSQL credentials only: nothing here reaches the broker. Every
@@ -38,7 +39,10 @@ import { StreamsModule } from './streams/streams.module';
  */
 @Module({
   imports: [
-    loggingModule('aegir-api', { requestFields: requestLogFields }),
+    loggingModule('aegir-api', {
+      requestFields: requestLogFields,
+      probePaths: [`/${API_PREFIX}/health`],
+    }),
     DatabaseModule.forRoot({ appName: 'aegir-api' }),
     CatalogueModule.forRoot(),
     ObservabilityModule.forRoot(),
