@@ -152,10 +152,15 @@ export class DemoCommand extends CommandRunner {
     );
     const appEnv = {
       api: { ...envFor('api', env, brokerUrls, keys.allDir), API_SEALING_KEYS_DIR: keys.apiDir },
-      relay: envFor('relay', env, brokerUrls, keys.allDir),
+      // metrics and health on free ports unless given: the defaults may be another stack's
+      relay: {
+        ...envFor('relay', env, brokerUrls, keys.allDir),
+        RELAY_HTTP_PORT: process.env.RELAY_HTTP_PORT ?? String(await freeLocalPort()),
+      },
       dispatcher: {
         ...envFor('dispatcher', env, brokerUrls, keys.allDir),
         DISPATCHER_SEALING_KEY_FILE: keys.dispatcherKey,
+        DISPATCHER_HTTP_PORT: process.env.DISPATCHER_HTTP_PORT ?? String(await freeLocalPort()),
       },
     };
     const apps = (['relay', 'dispatcher', 'api'] as const).map(
