@@ -248,6 +248,84 @@ describe('the live log over SSE, on the real stack', () => {
     assert.ok(echo.includes('running') || echo.length >= 2, `statuses seen: ${echo.join(', ')}`);
   });
 
+  it('the operations stream starts with the newest operations the filters take', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push((await stack.createOperation('test.echo', 'site-sse-initial', { message: 'i' })).id);
+    }
+    for (const id of ids) await stack.waitForEnd(id);
+    const [first] = await collect(
+      `${stack.apiUrl}/operations/stream?target=site-sse-initial&limit=2`,
+      viewer,
+      () => true,
+    );
+    const initial = JSON.parse(first.data) as {
+      initial?: boolean;
+      operations: { id: string; status: string }[];
+    };
+    assert.equal(first.event, 'status');
+    assert.equal(initial.initial, true);
+    assert.deepEqual(
+      initial.operations.map((o) => [o.id, o.status]),
+      [
+        [ids[2], 'succeeded'],
+        [ids[1], 'succeeded'],
+      ],
+    );
+  });
+
+  it("starts again with a new initial event after the api's database listener was cut, holding what changed meanwhile", async () => {
+    let created = '';
+    let cut = false;
+    const events = collect(
+      `${stack.apiUrl}/operations/stream?target=site-sse-resync`,
+      viewer,
+      (event, all) => {
+        const data = JSON.parse(event.data) as { initial?: boolean; operations: { id: string }[] };
+        if (all.length === 1) {
+          cut = true; // the first event came: the stream is open
+          return false;
+        }
+        return data.initial === true && data.operations.some((o) => o.id === created);
+      },
+    );
+    while (!cut) await new Promise((r) => setTimeout(r, 20));
+    const [{ killed }] = await stack.query<{ killed: boolean }>(
+      `SELECT bool_or(pg_terminate_backend(pid)) AS killed FROM pg_stat_activity
+        WHERE application_name = 'aegir-api-listen' AND datname = current_database()`,
+    );
+    assert.equal(killed, true, 'the api had its LISTEN connection');
+    // while nobody listens: its NOTIFYs are lost, the new initial event has it
+    created = (await stack.createOperation('test.echo', 'site-sse-resync', { message: 'r' })).id;
+    const all = await events;
+    const initials = all.filter((e) => (JSON.parse(e.data) as { initial?: boolean }).initial);
+    assert.equal(initials.length, 2);
+  });
+
+  it('ends the streams opened with a token once it is revoked, and the token gets 401 after', async () => {
+    const token = await stack.createToken('sse-revoked', 'viewer');
+    const sleeper = await stack.createOperation('test.sleep', 'site-sse-revoke', { seconds: 60 });
+    const open = (path: string) =>
+      fetch(`${stack.apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const streams = await Promise.all([
+      open(`/operations/${sleeper.id}/log/stream`),
+      open('/operations/stream'),
+    ]);
+    for (const response of streams) assert.equal(response.status, 200);
+    const bodies = streams.map((response) => response.text());
+    await new Promise((r) => setTimeout(r, 300));
+    const revokedAt = Date.now();
+    const revoked = await stack.aegir(['token:revoke', 'sse-revoked']);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    for (const text of await Promise.all(bodies)) {
+      assert.match(text, /: the token was revoked\n\n$/);
+      assert.doesNotMatch(text, /event: end/);
+    }
+    assert.ok(Date.now() - revokedAt < 5000, 'ended at once, not at a later request');
+    assert.equal((await open('/operations/stream')).status, 401);
+    await stack.request('POST', `/operations/${sleeper.id}/cancel`, {});
+  });
+
   it('aegir op:log -f follows over the api, with the final status as its exit code', async () => {
     // a database the CLI cannot reach: it goes through the api alone
     const viaApi = {

@@ -10,3 +10,9 @@ export const LOG_CHANNEL = 'aegir_log';
  * LISTEN on it; a follower of one operation's log LISTENs on both.
  */
 export const STATUS_CHANNEL = 'aegir_status';
+
+/**
+ * NOTIFY channel with the id of an API token that was just revoked: the api ends the streams
+ * opened with it at once, rather than at their next request.
+ */
+export const TOKEN_CHANNEL = 'aegir_token';

@@ -8,6 +8,8 @@ export interface Principal {
   role: TokenRole;
   types: string | null;
   targets: string | null;
+  /** When the token stops being accepted (ISO time), or null. */
+  expiresAt: string | null;
 }
 
 /** What the api learned about a request's access, for the guard, the handlers and the audit. */
@@ -32,6 +34,13 @@ export function accessState(request: IncomingMessage): AccessState {
   const carrier = request as WithState;
   carrier[STATE] ??= {};
   return carrier[STATE];
+}
+
+/** The principal of a request that AccessGuard let through (every route but health). */
+export function principalOf(request: IncomingMessage): Principal {
+  const principal = accessState(request).principal;
+  if (!principal) throw new Error('no principal: the route is not behind AccessGuard');
+  return principal;
 }
 
 export const actorOf = (state: AccessState): string =>

@@ -88,8 +88,8 @@ export class AccessGuard implements CanActivate {
     }
     const check = await this.tokens.check(match[1]);
     if (check.ok) {
-      const { id, name, role, types, targets } = check.token;
-      state.principal = { tokenId: id, name, role, types, targets };
+      const { id, name, role, types, targets, expiresAt } = check.token;
+      state.principal = { tokenId: id, name, role, types, targets, expiresAt };
     } else {
       state.refusal = check.reason;
       state.claimed = check.token;

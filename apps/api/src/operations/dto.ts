@@ -49,6 +49,9 @@ export class CreateOperationBody {
   params?: Record<string, unknown>;
 }
 
+/** The operations a list page (and the operations stream's first event) holds unless told. */
+export const LIST_PAGE_DEFAULT = 50;
+
 export class ListOperationsQuery {
   @ApiPropertyOptional({ enum: OPERATION_STATUSES, example: 'failed' })
   @IsOptional()

@@ -17,6 +17,7 @@ import { OperationStore, type OperationPage, type OperationView } from '@app/dat
 import {
   CancelOperationBody,
   CreateOperationBody,
+  LIST_PAGE_DEFAULT,
   ListOperationsQuery,
   LogQuery,
   OperationIdParams,
@@ -111,7 +112,7 @@ export class OperationsController {
       status: query.status,
       type: query.type,
       target: query.target,
-      limit: query.limit ?? 50,
+      limit: query.limit ?? LIST_PAGE_DEFAULT,
       cursor: query.cursor,
       accept: scopeFilter(request),
     });

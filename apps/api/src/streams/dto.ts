@@ -1,6 +1,7 @@
-import { OPERATION_STATUSES, type OperationStatus } from '@app/contracts';
+import { PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { ListOperationsQuery } from '../operations/dto';
 
 export class LogStreamQuery {
   /** Replay the lines after this seq (Last-Event-ID, when sent, wins). */
@@ -12,19 +13,13 @@ export class LogStreamQuery {
   after?: number;
 }
 
-/** The filters of GET /operations, without its paging. */
-export class OperationsStreamQuery {
-  @IsOptional()
-  @IsIn(OPERATION_STATUSES)
-  status?: OperationStatus;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(255)
-  type?: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(255)
-  target?: string;
-}
+/**
+ * The filters of GET /operations, and `limit`: how many of the newest operations the first
+ * (`initial`) event holds.
+ */
+export class OperationsStreamQuery extends PickType(ListOperationsQuery, [
+  'status',
+  'type',
+  'target',
+  'limit',
+] as const) {}

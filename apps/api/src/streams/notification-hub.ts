@@ -1,18 +1,27 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
-import { LOG_CHANNEL, PgListener, STATUS_CHANNEL } from '@app/database';
+import { LOG_CHANNEL, PgListener, STATUS_CHANNEL, TOKEN_CHANNEL } from '@app/database';
 
 /**
  * What the hub tells: an operation's lines or status changed (`log`, `status`: the relay's
- * and the repository's NOTIFYs, with the operation id), or the connection was (re)made and
- * anything may have changed meanwhile (`resync`).
+ * and the repository's NOTIFYs, with the operation id), a token was revoked (`token`), or the
+ * connection was (re)made and anything may have changed meanwhile (`resync`).
  */
-export type HubEvent = { kind: 'log' | 'status'; operationId: string } | { kind: 'resync' };
+export type HubEvent =
+  | { kind: 'log' | 'status'; operationId: string }
+  | { kind: 'token'; tokenId: string }
+  | { kind: 'resync' };
+
+const KIND_OF_CHANNEL: Record<string, 'log' | 'status' | 'token'> = {
+  [LOG_CHANNEL]: 'log',
+  [STATUS_CHANNEL]: 'status',
+  [TOKEN_CHANNEL]: 'token',
+};
 
 /**
- * The api's one LISTEN connection (aegir_log and aegir_status), fanned out to every stream
- * of this process: no stream polls the database on its own.
+ * The api's one LISTEN connection (aegir_log, aegir_status and aegir_token), fanned out to
+ * every stream of this process: no stream polls the database on its own.
  */
 @Injectable()
 export class NotificationHub implements OnModuleInit, OnModuleDestroy {
@@ -25,7 +34,7 @@ export class NotificationHub implements OnModuleInit, OnModuleDestroy {
     const url = (this.dataSource.options as PostgresConnectionOptions).url as string;
     this.listener = new PgListener(
       url,
-      [LOG_CHANNEL, STATUS_CHANNEL],
+      [LOG_CHANNEL, STATUS_CHANNEL, TOKEN_CHANNEL],
       (channel, payload) => this.dispatch(channel, payload),
       'aegir-api-listen',
     );
@@ -48,13 +57,14 @@ export class NotificationHub implements OnModuleInit, OnModuleDestroy {
   }
 
   private dispatch(channel: string | undefined, payload: string | undefined): void {
-    const event: HubEvent | undefined =
-      channel === undefined
-        ? { kind: 'resync' }
-        : payload
-          ? { kind: channel === STATUS_CHANNEL ? 'status' : 'log', operationId: payload }
-          : undefined;
-    if (!event) return;
+    const kind = channel === undefined ? 'resync' : KIND_OF_CHANNEL[channel];
+    if (kind === undefined || (kind !== 'resync' && !payload)) return;
+    const event: HubEvent =
+      kind === 'resync'
+        ? { kind }
+        : kind === 'token'
+          ? { kind, tokenId: payload! }
+          : { kind, operationId: payload! };
     for (const handler of this.handlers) handler(event);
   }
 }

@@ -287,6 +287,6 @@ export class OperationFeeds implements OnModuleDestroy {
 
   private onHub(event: HubEvent): void {
     if (event.kind === 'resync') for (const feed of this.feeds.values()) feed.notify();
-    else this.feeds.get(event.operationId)?.notify();
+    else if (event.kind !== 'token') this.feeds.get(event.operationId)?.notify();
   }
 }

@@ -29,7 +29,7 @@ export class SseWriter {
     });
     response.write(`retry: ${retryMs}\n\n`);
     this.heartbeat = setInterval(() => {
-      if (!this.closedFlag) response.write(': keep-alive\n\n');
+      this.comment('keep-alive');
     }, heartbeatMs);
     response.on('close', () => this.closed());
   }
@@ -60,6 +60,11 @@ export class SseWriter {
       this.response.on('drain', done);
       this.onClose(done);
     });
+  }
+
+  /** A comment line: a client's parser skips it, a person reading the stream sees it. */
+  comment(text: string): void {
+    if (!this.closedFlag) this.response.write(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`);
   }
 
   end(): void {

@@ -15,9 +15,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OperationStore } from '@app/database';
 import { logEntry } from '@app/platform';
 import { Access } from '../access/access.decorators';
+import { principalOf } from '../access/access-state';
 import { mustSee, scopeFilter } from '../access/scope';
 import { ApiRefusals, type Refusal } from '../docs/error-answers';
-import { OperationIdParams } from '../operations/dto';
+import { LIST_PAGE_DEFAULT, OperationIdParams } from '../operations/dto';
 import { LogStreamQuery, OperationsStreamQuery } from './dto';
 import { LogStream } from './log-stream';
 import { OpenStreams } from './open-streams';
@@ -50,6 +51,9 @@ const LOG_EXAMPLE = [
   '',
 ].join('\n');
 const OPERATIONS_EXAMPLE = [
+  'event: status',
+  'data: {"initial":true,"operations":[{"id":"…","type":"demo.hello","target":"web1","status":"queued", "…": "…"}]}',
+  '',
   'event: status',
   'data: {"operations":[{"id":"…","type":"demo.hello","target":"web1","status":"running", "…": "…"}]}',
   '',
@@ -88,7 +92,7 @@ export class StreamsController {
   @ApiOperation({
     summary: 'Status changes of every operation (SSE), for dashboards',
     description:
-      "A `status` event `{operations: [...]}` with each operation (as GET /operations/:id shows it, without its tasks) whose status or a task's changed, among those the filters (as the list's) and the token's scope take; a comment every API_SSE_HEARTBEAT_MS.",
+      "First a `status` event `{operations: [...], initial: true}`: the newest `limit` operations (as the list's first page) the filters and the token's scope take; then a `status` event `{operations: [...]}` with each such operation (as GET /operations/:id shows it, without its tasks) whose status or a task's changed. Another `initial` event may come later (the api's database listener reconnected): it replaces what the client holds. A comment every API_SSE_HEARTBEAT_MS; the stream ends when its token is revoked or expires.",
   })
   @ApiOkResponse({
     description: 'text/event-stream, open until the client leaves',
@@ -105,10 +109,15 @@ export class StreamsController {
     @Res() response: ServerResponse,
     @Query() query: OperationsStreamQuery,
   ): Promise<void> {
-    const filter = { ...query, accept: scopeFilter(request) };
+    const { limit = LIST_PAGE_DEFAULT, ...filters } = query;
+    const filter = { ...filters, accept: scopeFilter(request) };
+    const reader = {
+      snapshot: async () => (await this.store.list({ ...filter, limit })).items,
+      read: (ids: string[]) => this.store.getMany(ids),
+    };
     const sse = new SseWriter(response, this.settings.heartbeatMs);
-    this.open.add('operations', sse);
-    await new OperationsStream(sse, filter).run(this.statusFeed);
+    this.open.add('operations', sse, principalOf(request));
+    await new OperationsStream(sse, filter, reader).run(this.statusFeed);
   }
 
   /**
@@ -151,7 +160,7 @@ export class StreamsController {
     const feed = await this.feeds.acquire(id);
     try {
       const sse = new SseWriter(response, this.settings.heartbeatMs);
-      this.open.add('log', sse);
+      this.open.add('log', sse, principalOf(request));
       await new LogStream(sse, feed, after, this.settings.eventIntervalMs)
         .run()
         .catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { TOKEN_CHANNEL } from '../channels';
 import { ConflictError } from '../conflict-error';
 import { UUID_PATTERN } from '../cursor';
 import type { TokenRole } from '../entities/checks';
@@ -180,15 +181,28 @@ export class ApiTokenRepository {
    */
   async revoke(ref: string): Promise<{ token: ApiTokenView; changed: boolean } | null> {
     const where = UUID_PATTERN.test(ref) ? 'id = $1::uuid' : 'name = $1';
-    const [revoked]: Omit<TokenRow, 'hash'>[] = await this.dataSource
-      .query(
-        `UPDATE api_tokens SET revoked_at = now() WHERE ${where} AND revoked_at IS NULL
-       RETURNING ${VIEW_COLUMNS}`,
-        [ref],
-      )
-      .then((result: [Omit<TokenRow, 'hash'>[], number]) => result[0]);
+    // the NOTIFY goes out when the UPDATE commits: open streams of the token end then
+    const [revoked]: Omit<TokenRow, 'hash'>[] = await this.dataSource.query(
+      `WITH revoked AS (
+         UPDATE api_tokens SET revoked_at = now() WHERE ${where} AND revoked_at IS NULL
+         RETURNING ${VIEW_COLUMNS}
+       )
+       SELECT revoked.*, pg_notify($2, revoked.id::text) FROM revoked`,
+      [ref, TOKEN_CHANNEL],
+    );
     if (revoked) return { token: toView(revoked), changed: true };
     const token = await this.find(ref);
     return token ? { token, changed: false } : null;
+  }
+
+  /** Of these token ids, those neither revoked nor expired now. */
+  async stillValid(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM api_tokens
+        WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+      [ids],
+    );
+    return new Set(rows.map((row) => row.id));
   }
 }
