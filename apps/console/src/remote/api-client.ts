@@ -48,6 +48,12 @@ export class ApiClient {
         `AEGIR_API_URL must be an http(s) URL, got ${JSON.stringify(redactUrl(raw))}`,
       );
     }
+    if (url.username || url.password) {
+      // fetch refuses them anyway; the token is the api's only credential
+      throw new CliError(
+        `AEGIR_API_URL must not hold a user or password (${redactUrl(raw)}): the token goes in AEGIR_API_TOKEN`,
+      );
+    }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new CliError(
         `AEGIR_API_URL must be an http(s) URL, got ${JSON.stringify(redactUrl(raw))}`,
@@ -107,9 +113,11 @@ export class ApiClient {
         );
       }
       const cause = (error as { cause?: unknown }).cause;
-      throw new CliError(
-        `cannot reach the api at ${this.where()}: ${describeError(cause ?? error)}`,
-      );
+      // never the URL as sent (query and all) nor anything of the request's headers
+      const reason = describeError(cause ?? error)
+        .split(base)
+        .join(this.where());
+      throw new CliError(`cannot reach the api at ${this.where()}: ${reason}`);
     }
     if (response.ok) {
       try {
