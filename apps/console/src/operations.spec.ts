@@ -266,16 +266,25 @@ describe('aegir op:wait, --params-file, op:list filters (local database)', () =>
     assert.equal(notUrl.code, 1);
     assert.match(notUrl.stderr, /^error: AEGIR_API_URL must be an http\(s\) URL/);
     assert.doesNotMatch(notUrl.stderr, /secret/);
-    const down = await aegir(['op:list'], {
+    const credentials = await aegir(['op:list'], {
       AEGIR_API_URL: 'http://user:secret@127.0.0.1:1/api/v1',
+      AEGIR_API_TOKEN: 'aq_never_printed',
+    });
+    assert.equal(credentials.code, 1);
+    assert.equal(
+      credentials.stderr,
+      'error: AEGIR_API_URL must not hold a user or password (http://user:***@127.0.0.1:1/api/v1): the token goes in AEGIR_API_TOKEN\n',
+    );
+    const down = await aegir(['op:list'], {
+      AEGIR_API_URL: 'http://127.0.0.1:1/api/v1',
       AEGIR_API_TOKEN: 'aq_never_printed',
     });
     assert.equal(down.code, 1);
     assert.match(
       down.stderr,
-      /^error: cannot reach the api at http:\/\/user:\*\*\*@127\.0\.0\.1:1\/api\/v1: /,
+      /^error: cannot reach the api at http:\/\/127\.0\.0\.1:1\/api\/v1: connect ECONNREFUSED/,
     );
-    assert.doesNotMatch(down.stderr, /secret|aq_never_printed/);
+    assert.doesNotMatch(down.stderr, /aq_never_printed/);
   });
 });
 

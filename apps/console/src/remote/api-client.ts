@@ -48,15 +48,15 @@ export class ApiClient {
         `AEGIR_API_URL must be an http(s) URL, got ${JSON.stringify(redactUrl(raw))}`,
       );
     }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new CliError(
+        `AEGIR_API_URL must be an http(s) URL, got ${JSON.stringify(redactUrl(raw))}`,
+      );
+    }
     if (url.username || url.password) {
       // fetch refuses them anyway; the token is the api's only credential
       throw new CliError(
         `AEGIR_API_URL must not hold a user or password (${redactUrl(raw)}): the token goes in AEGIR_API_TOKEN`,
-      );
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new CliError(
-        `AEGIR_API_URL must be an http(s) URL, got ${JSON.stringify(redactUrl(raw))}`,
       );
     }
     return raw.replace(/\/+$/, '');
