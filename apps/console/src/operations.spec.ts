@@ -18,6 +18,7 @@ import { buildParams, durationFlag, timeFlag } from './flags';
 import { progressText, ProgressLine, WAIT_TIMEOUT_EXIT } from './operations/wait';
 import { DATABASE_POLL_MS } from './operations/database-operations';
 import type { OperationView } from '@app/database';
+import { freeLocalPort } from '@app/platform';
 
 const ID = /[0-9a-f-]{36}/;
 
@@ -275,14 +276,18 @@ describe('aegir op:wait, --params-file, op:list filters (local database)', () =>
       credentials.stderr,
       'error: AEGIR_API_URL must not hold a user or password (http://user:***@127.0.0.1:1/api/v1): the token goes in AEGIR_API_TOKEN\n',
     );
+    // a port nothing listens on (fetch refuses port 1 itself: "bad port")
+    const port = await freeLocalPort();
     const down = await aegir(['op:list'], {
-      AEGIR_API_URL: 'http://127.0.0.1:1/api/v1',
+      AEGIR_API_URL: `http://127.0.0.1:${port}/api/v1`,
       AEGIR_API_TOKEN: 'aq_never_printed',
     });
     assert.equal(down.code, 1);
     assert.match(
       down.stderr,
-      /^error: cannot reach the api at http:\/\/127\.0\.0\.1:1\/api\/v1: connect ECONNREFUSED/,
+      new RegExp(
+        `^error: cannot reach the api at http://127\\.0\\.0\\.1:${port}/api/v1: connect ECONNREFUSED`,
+      ),
     );
     assert.doesNotMatch(down.stderr, /aq_never_printed/);
   });
