@@ -205,7 +205,19 @@ describe('aegir op:wait, --params-file, op:list filters (local database)', () =>
         '-',
       );
       assert.equal(broken.code, 1);
-      assert.match(broken.stderr, /^error: --params-file standard input is not valid JSON: /);
+      assert.match(broken.stderr, /^error: --params-file standard input is not valid JSON/);
+      const leaky = await withInput(
+        '{"password": "hunter2-secret" oops}',
+        'op:create',
+        'test.echo',
+        '-t',
+        'pf6',
+        '--params-file',
+        '-',
+      );
+      assert.equal(leaky.code, 1);
+      assert.match(leaky.stderr, /^error: --params-file standard input is not valid JSON/);
+      assert.doesNotMatch(leaky.stderr, /hunter2/);
       const tagged = await withInput(
         'message: !!js/function "x"\n',
         'op:create',

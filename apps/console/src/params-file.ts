@@ -21,7 +21,11 @@ export async function readParamsFile(
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new CliError(`--params-file ${name} is not valid JSON: ${(error as Error).message}`);
+      // not the parser's message: V8's quotes the text around the fault, which may be a secret
+      const at = /position (\d+)/.exec((error as Error).message);
+      throw new CliError(
+        `--params-file ${name} is not valid JSON${at ? ` (at character ${at[1]})` : ''}`,
+      );
     }
   } else {
     try {
