@@ -244,6 +244,18 @@ describe('aegir against a remote api', () => {
     const next = await asViewer('op:list', '--limit', '1', '--cursor', cursor);
     assert.equal(next.code, 0, next.stderr);
     assert.notEqual(next.stdout.split('\n')[1], one.stdout.split('\n')[1]);
+    // the api checks the new filters itself too, naming the field
+    const since = await stack.request('GET', '/operations?since=yesterday', undefined, {
+      token: viewer,
+    });
+    assert.equal(since.status, 400);
+    assert.deepEqual(since.body.message, ['since must be a valid ISO 8601 date string']);
+    const createdBy = await stack.request('GET', `/operations?createdBy=${'a'.repeat(256)}`);
+    assert.equal(createdBy.status, 400);
+    assert.match(
+      JSON.stringify(createdBy.body.message),
+      /createdBy must be shorter than or equal to 255 characters/,
+    );
     const badCursor = await asViewer('op:list', '--cursor', 'nonsense');
     assert.equal(badCursor.code, 1);
     assert.match(badCursor.stderr, /^error: .*cursor.*\(400\)\n$/);
