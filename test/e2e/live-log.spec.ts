@@ -369,9 +369,11 @@ describe('the live log over SSE, on the real stack', () => {
   });
 
   it('aegir op:create --follow creates, then follows its log to the end', async () => {
+    // with AEGIR_API_URL set the create goes through the api too: an operator's token
+    const operator = await stack.createToken('sse-operator', 'operator');
     const result = await stack.aegir(
       ['op:create', 'test.lines', '--target', 'site-sse-cli', '--param', 'count=2', '--follow'],
-      { AEGIR_API_URL: stack.apiUrl, AEGIR_API_TOKEN: viewer },
+      { AEGIR_API_URL: stack.apiUrl, AEGIR_API_TOKEN: operator },
     );
     assert.equal(result.code, 0, result.stderr);
     // the status it was created in by the time the answer came: queued, or already further

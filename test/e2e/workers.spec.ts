@@ -88,6 +88,18 @@ describe('workers: the dispatchers seen by heartbeat', () => {
       items.map((item) => [item.dispatcherId, item.running, item.operations.map((o) => o.id)]),
       [[dispatcherId, 1, [op.id]]],
     );
+    // the same through a remote api, with a database the CLI cannot reach
+    const remote = await stack.aegir(['workers', '--pool', 'default', '--json'], {
+      AEGIR_API_URL: stack.apiUrl,
+      AEGIR_API_TOKEN: await stack.createToken('workers-remote', 'viewer'),
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    });
+    assert.equal(remote.code, 0, remote.stderr);
+    const remoteItems = (JSON.parse(remote.stdout) as { items: WorkerItem[] }).items;
+    assert.deepEqual(
+      remoteItems.map((item) => [item.dispatcherId, item.running, item.operations]),
+      [[dispatcherId, 1, [{ id: op.id, type: 'test.sleep', target: 'web1' }]]],
+    );
 
     assert.equal((await stack.waitForEnd(op.id)).status, 'succeeded');
     await waitUntil('nothing is listed on it any more', async () => (await ours())?.running === 0);

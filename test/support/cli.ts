@@ -10,22 +10,27 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built `aegir` CLI with exactly `env`; killed (SIGKILL) after `timeoutMs`. */
+/**
+ * Runs the built `aegir` CLI with exactly `env`; killed (SIGKILL) after `timeoutMs`. `input`,
+ * when given, is its standard input (else it has none).
+ */
 export function runCli(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   timeoutMs = 60_000,
+  input?: string,
 ): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [appEntry('console'), ...args], {
       cwd: repoRoot,
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    child.stdin?.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);

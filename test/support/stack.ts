@@ -224,9 +224,9 @@ export class Stack {
     return process;
   }
 
-  /** Runs the `aegir` CLI with the stack's console environment (and `env` on top). */
-  aegir(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-    return runCli(args, { ...this.env.console, ...env });
+  /** Runs the `aegir` CLI with the stack's console environment (and `env` on top); `input`: its stdin. */
+  aegir(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
+    return runCli(args, { ...this.env.console, ...env }, 60_000, input);
   }
 
   /** `aegir token:create --name NAME --role ROLE [more flags]`; returns the token it printed. */

@@ -1,6 +1,13 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { Catalogue, type CatalogueTask, type RetryPolicy } from '@app/catalogue';
+import {
+  Catalogue,
+  describeCatalogue,
+  type CatalogueListing,
+  type ListedTask,
+  type ListedType,
+  type RetryPolicy,
+} from '@app/catalogue';
 import { Access } from './access/access.decorators';
 
 class CatalogueRetryPolicy implements RetryPolicy {
@@ -11,18 +18,18 @@ class CatalogueRetryPolicy implements RetryPolicy {
   backoffSeconds!: number;
 }
 
-class CatalogueTypeTask implements Pick<CatalogueTask, 'name' | 'runner' | 'timeoutSeconds'> {
+class CatalogueTypeTask implements ListedTask {
   @ApiProperty({ example: 'deploy' })
   name!: string;
 
   @ApiProperty({ enum: ['ansible-playbook', 'command'], example: 'ansible-playbook' })
-  runner!: CatalogueTask['runner'];
+  runner!: ListedTask['runner'];
 
   @ApiProperty({ description: 'Seconds before the task is stopped, timed_out', example: 1800 })
   timeoutSeconds!: number;
 }
 
-export class CatalogueType {
+export class CatalogueType implements ListedType {
   @ApiProperty({ example: 'site.release' })
   name!: string;
 
@@ -63,7 +70,7 @@ export class CatalogueType {
   tasks!: CatalogueTypeTask[];
 }
 
-export class CatalogueTypes {
+export class CatalogueTypes implements CatalogueListing {
   @ApiProperty({ type: [CatalogueType] })
   types!: CatalogueType[];
 }
@@ -78,21 +85,7 @@ export class CatalogueController {
   @Access({ role: 'viewer', action: 'catalogue.read' })
   @ApiOperation({ summary: 'The operation types a client may create, with their params schema' })
   @ApiOkResponse({ type: CatalogueTypes })
-  list(): CatalogueTypes {
-    return {
-      types: this.catalogue.types().map((type) => ({
-        name: type.name,
-        description: type.description,
-        pool: type.pool,
-        parallel: type.parallel,
-        retry: { ...type.retry },
-        params: type.paramsSchema,
-        tasks: type.tasks.map((task) => ({
-          name: task.name,
-          runner: task.runner,
-          timeoutSeconds: task.timeoutSeconds,
-        })),
-      })),
-    };
+  list(): CatalogueListing {
+    return describeCatalogue(this.catalogue);
   }
 }

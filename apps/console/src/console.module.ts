@@ -1,9 +1,12 @@
 import { Injectable, Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { DatabaseSettings } from '@app/database';
 import { SettingsModule } from '@app/platform';
 import { InjectCommander } from 'nest-commander';
 import { BrokerAdmin, ManagementApi } from './broker/broker-admin';
 import { BrokerSetupSettings } from './broker/broker-setup.settings';
 import { BrokerSetupCommand } from './commands/broker-setup.command';
+import { CatalogueListCommand } from './commands/catalogue-list.command';
+import { CatalogueValidateCommand } from './commands/catalogue-validate.command';
 import { DbMigrateCommand } from './commands/db-migrate.command';
 import { DemoCommand } from './commands/demo.command';
 import { DlqListCommand } from './commands/dlq-list.command';
@@ -14,6 +17,7 @@ import { OpListCommand } from './commands/op-list.command';
 import { OpLogCommand } from './commands/op-log.command';
 import { OpRetryCommand } from './commands/op-retry.command';
 import { OpShowCommand } from './commands/op-show.command';
+import { OpWaitCommand } from './commands/op-wait.command';
 import { SetupLocalCommand } from './commands/setup-local.command';
 import { AuditCommand } from './commands/audit.command';
 import { TokenCreateCommand } from './commands/token-create.command';
@@ -25,8 +29,13 @@ import { ConsoleCatalogue } from './console-catalogue';
 import { ConsoleDatabase } from './console-database';
 import { ConsoleSealer } from './console-sealer';
 import { consoleEnvironment } from './console.environment';
+import { ApiClientSettings } from './live-log/api-client.settings';
 import { LogFollower } from './live-log/log-follower';
-import { DatabaseWorkersSource, WorkersSource } from './workers-source';
+import { ApiWorkersSource, DatabaseWorkersSource, WorkersSource } from './workers-source';
+import { DatabaseOperations } from './operations/database-operations';
+import { HttpOperations } from './operations/http-operations';
+import { Operations } from './operations/operations';
+import { ApiClient } from './remote/api-client';
 
 /** Names the program `aegir` in help and error output (commander would say `main`). */
 @Injectable()
@@ -48,6 +57,9 @@ export const COMMANDS: Provider[] = [
   OpLogCommand,
   OpCancelCommand,
   OpRetryCommand,
+  OpWaitCommand,
+  CatalogueListCommand,
+  CatalogueValidateCommand,
   DlqListCommand,
   SetupLocalCommand,
   TokenCreateCommand,
@@ -59,7 +71,8 @@ export const COMMANDS: Provider[] = [
 
 /**
  * Nothing here connects at start-up: ConsoleDatabase and ConsoleCatalogue open on first
- * use, so commands that need neither run while PostgreSQL is down.
+ * use, so commands that need neither run while PostgreSQL is down. `ApiClient` is the api
+ * (AEGIR_API_URL, AEGIR_API_TOKEN) for any command that reads it (`get<T>(path, query)`).
  */
 @Module({
   providers: [
@@ -69,7 +82,43 @@ export const COMMANDS: Provider[] = [
     ConsoleAudit,
     ConsoleSealer,
     LogFollower,
-    { provide: WorkersSource, useClass: DatabaseWorkersSource },
+    DatabaseWorkersSource,
+    {
+      provide: WorkersSource,
+      inject: [ApiClient, DatabaseWorkersSource],
+      useFactory: (api: ApiClient, db: DatabaseWorkersSource): WorkersSource =>
+        api.configured ? new ApiWorkersSource(api) : db,
+    },
+    {
+      provide: ApiClient,
+      inject: [ApiClientSettings],
+      useFactory: (settings: ApiClientSettings) => new ApiClient(settings),
+    },
+    {
+      // Chosen once: the api when AEGIR_API_URL is set, else the local database and catalogue.
+      provide: Operations,
+      inject: [
+        ApiClient,
+        LogFollower,
+        ConsoleDatabase,
+        ConsoleCatalogue,
+        ConsoleAudit,
+        ConsoleSealer,
+        DatabaseSettings,
+      ],
+      useFactory: (
+        api: ApiClient,
+        follower: LogFollower,
+        db: ConsoleDatabase,
+        catalogue: ConsoleCatalogue,
+        audit: ConsoleAudit,
+        sealer: ConsoleSealer,
+        database: DatabaseSettings,
+      ): Operations =>
+        api.configured
+          ? new HttpOperations(api, follower)
+          : new DatabaseOperations(db, catalogue, audit, sealer, follower, database),
+    },
     {
       provide: BrokerAdmin,
       inject: [BrokerSetupSettings],

@@ -40,12 +40,16 @@ export function parseValue(text: string): unknown {
   }
 }
 
-/** `--params JSON` as the base, each `--param key=value` on top of it. */
+/**
+ * The params of op:create: `--params-file` as the base, `--params JSON` over it (key by key),
+ * each `--param key=value` over both.
+ */
 export function buildParams(
   json: string | undefined,
   pairs: readonly string[],
+  file: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  let params: Record<string, unknown> = {};
+  let params: Record<string, unknown> = { ...file };
   if (json !== undefined) {
     let parsed: unknown;
     try {
@@ -56,7 +60,7 @@ export function buildParams(
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new CliError('--params must be a JSON object');
     }
-    params = parsed as Record<string, unknown>;
+    params = { ...params, ...(parsed as Record<string, unknown>) };
   }
   for (const pair of pairs) {
     const at = pair.indexOf('=');
@@ -70,4 +74,34 @@ export function buildParams(
     });
   }
   return params;
+}
+
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** A week: longer is not a wait, and a typo like `30d` for `30s` should not go unnoticed. */
+const MAX_DURATION_MS = 7 * 86_400_000;
+
+/** `--timeout 90s` / `30m` / `2h`: milliseconds, or a CliError naming the flag. */
+export function durationFlag(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const match = DURATION.exec(raw.trim());
+  const ms = match ? Number(match[1]) * UNIT_MS[match[2]] : NaN;
+  if (!match || !Number.isSafeInteger(ms) || ms < 1 || ms > MAX_DURATION_MS) {
+    throw new CliError(
+      `${flag} must be a duration like 90s, 30m or 2h (ms, s, m, h, d; at most 7d), got ${JSON.stringify(raw)}`,
+    );
+  }
+  return ms;
+}
+
+/** An ISO 8601 time for `--since` / `--until`, as given (the api reads it the same way). */
+export function timeFlag(flag: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const iso = /^\d{4}-\d\d-\d\d(?:T\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?(?:Z|[+-]\d\d:?\d\d)?)?$/;
+  if (!iso.test(raw) || Number.isNaN(Date.parse(raw))) {
+    throw new CliError(
+      `${flag} must be an ISO 8601 time like 2026-12-04 or 2026-12-04T10:00:00Z, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return raw;
 }

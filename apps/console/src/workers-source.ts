@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DispatcherStore, type DispatcherFilter, type DispatcherView } from '@app/database';
 import { ConsoleDatabase } from './console-database';
+import type { ApiClient } from './remote/api-client';
 
 /**
- * Where `aegir workers` reads the dispatchers from. The one implementation today reads the
- * database; a remote one (`GET /api/v1/workers` over AEGIR_API_URL) is provided in its place
- * when the CLI drives an api.
+ * Where `aegir workers` reads the dispatchers from: the database, or `GET /api/v1/workers`
+ * when the CLI drives an api (AEGIR_API_URL); chosen once, as for `Operations`.
  */
 export abstract class WorkersSource {
   abstract list(filter: DispatcherFilter): Promise<DispatcherView[]>;
@@ -20,5 +20,17 @@ export class DatabaseWorkersSource extends WorkersSource {
 
   async list(filter: DispatcherFilter): Promise<DispatcherView[]> {
     return new DispatcherStore(await this.db.dataSource()).list(filter);
+  }
+}
+
+/** Through the api: its answer is the same views, scoped to the token. */
+export class ApiWorkersSource extends WorkersSource {
+  constructor(private readonly api: ApiClient) {
+    super();
+  }
+
+  async list(filter: DispatcherFilter): Promise<DispatcherView[]> {
+    const query = filter.pool === undefined ? {} : { pool: filter.pool };
+    return (await this.api.get<{ items: DispatcherView[] }>('/workers', query)).items;
   }
 }

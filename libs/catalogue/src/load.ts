@@ -26,24 +26,66 @@ const TYPE_FILE = /^[^.].*\.ya?ml$/;
 
 /** Reads and validates every operation type file; throws CatalogueError on the first problem. */
 export function loadCatalogue(options: CatalogueOptions): Catalogue {
+  const checked = readCatalogue(options, 'first');
+  if (checked.problems.length > 0) throw new CatalogueError(checked.problems[0]);
+  return checked.catalogue!;
+}
+
+/** What checkCatalogue found: the files it read and every problem, each naming its file. */
+export interface CatalogueCheck {
+  dir: string;
+  playbooksDir: string;
+  /** The type files read, relative to `dir`, sorted. */
+  files: string[];
+  /** One message per broken file (its first problem), and per name defined twice. */
+  problems: string[];
+  /** The catalogue, when there is no problem. */
+  catalogue?: Catalogue;
+}
+
+/**
+ * The same reading and checks as loadCatalogue (playbooks included), but every file is
+ * checked and every problem kept, for `aegir catalogue:validate` in a catalogue's own CI.
+ */
+export function checkCatalogue(options: CatalogueOptions): CatalogueCheck {
+  return readCatalogue(options, 'all');
+}
+
+function readCatalogue(options: CatalogueOptions, stopAt: 'first' | 'all'): CatalogueCheck {
   const dir = resolve(options.dir);
   const playbooksDir = resolve(options.playbooksDir);
-  const files = typeFiles(dir);
+  const result: CatalogueCheck = { dir, playbooksDir, files: [], problems: [] };
+  try {
+    result.files = typeFiles(dir);
+  } catch (error) {
+    result.problems.push((error as Error).message);
+    return result;
+  }
   const ajv = createParamsAjv();
   const entries: CatalogueEntry[] = [];
   const definedIn = new Map<string, string>();
-  for (const file of files) {
-    const entry = loadTypeFile(file, readFileSync(join(dir, file), 'utf8'), ajv, playbooksDir);
+  for (const file of result.files) {
+    let entry: CatalogueEntry;
+    try {
+      entry = loadTypeFile(file, readFileSync(join(dir, file), 'utf8'), ajv, playbooksDir);
+    } catch (error) {
+      result.problems.push((error as Error).message);
+      if (stopAt === 'first') return result;
+      continue;
+    }
     const earlier = definedIn.get(entry.type.name);
     if (earlier) {
-      throw new CatalogueError(
+      result.problems.push(
         `catalogue file ${file}: name "${entry.type.name}" is already defined in ${earlier}`,
       );
+      if (stopAt === 'first') return result;
+      continue;
     }
     definedIn.set(entry.type.name, file);
     entries.push(entry);
   }
-  return new Catalogue(entries);
+  if (result.problems.length === 0) result.catalogue = new Catalogue(entries);
+  return result;
 }
 
 /** The type files of the directory (not its subdirectories), sorted; dotfiles are skipped. */
@@ -74,7 +116,11 @@ function typeFiles(dir: string): string[] {
   return files.sort();
 }
 
-function parseYaml(text: string): unknown {
+/**
+ * YAML as the catalogue reads it: one document, unique keys, no unknown tags (`!!js/function`),
+ * aliases bounded; throws `YAML parse error at line L, column C: …`.
+ */
+export function parseYaml(text: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   // An unknown tag (`!!js/function`, `!Ref`) is only a warning to the parser, which then keeps
   // the text: refuse it, so a file never means something other than what it looks like.

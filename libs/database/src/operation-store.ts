@@ -25,6 +25,12 @@ export interface OperationFilter {
   status?: OperationStatus;
   type?: string;
   target?: string;
+  /** Who created it: `token:<name>`, `console:<user>`, `relay`. */
+  createdBy?: string;
+  /** Created at or after this time (ISO 8601; a date alone is UTC midnight). */
+  since?: string;
+  /** Created before this time. */
+  until?: string;
   limit: number;
   /** From a previous page's `nextCursor`; a cursor that does not decode throws BadCursorError. */
   cursor?: string;
@@ -191,6 +197,14 @@ export class OperationStore {
     if (filter.status !== undefined) add((n) => `o.status = ${n}`, filter.status);
     if (filter.type !== undefined) add((n) => `o.type = ${n}`, filter.type);
     if (filter.target !== undefined) add((n) => `o.target = ${n}`, filter.target);
+    if (filter.createdBy !== undefined) add((n) => `o.created_by = ${n}`, filter.createdBy);
+    // read by JavaScript, not by the session's time zone
+    if (filter.since !== undefined) {
+      add((n) => `o.created_at >= ${n}::timestamptz`, new Date(filter.since).toISOString());
+    }
+    if (filter.until !== undefined) {
+      add((n) => `o.created_at < ${n}::timestamptz`, new Date(filter.until).toISOString());
+    }
     if (cursor !== undefined) {
       values.push(cursor.createdAt, cursor.id);
       where.push(

@@ -301,6 +301,50 @@ export const cliCases: CliCase[] = [
   ),
   fails('op:retry of an operation still queued', (f) => ['op:retry', f.queued], /error: .*queued/),
   fails(
+    'op:wait of an id that is not a UUID',
+    ['op:wait', '../x'],
+    /error: id must be a UUID, got "\.\.\/x"/,
+  ),
+  fails(
+    'op:wait --timeout without a unit',
+    (f) => ['op:wait', f.queued, '--timeout', '30'],
+    /error: --timeout must be a duration like 90s, 30m or 2h/,
+  ),
+  fails(
+    'op:wait --timeout of a year',
+    (f) => ['op:wait', f.queued, '--timeout', '365d'],
+    /error: --timeout must be a duration .*at most 7d/,
+  ),
+  fails(
+    'op:create --params-file of a directory',
+    echo('--target', 'web1', '--params-file', '/tmp'),
+    /error: --params-file \/tmp is not a file/,
+  ),
+  fails(
+    'op:create --params-file of a device',
+    echo('--target', 'web1', '--params-file', '/dev/zero'),
+    /error: --params-file \/dev\/zero is not a file/,
+  ),
+  fails(
+    'op:list --since that is not a time',
+    ['op:list', '--since', "2026-12-04'; DROP TABLE operations; --"],
+    /error: --since must be an ISO 8601 time/,
+  ),
+  fails(
+    'op:list --created-by of 256 characters',
+    ['op:list', '--created-by', 'a'.repeat(256)],
+    /error: --created-by must be 1 to 255 characters/,
+  ),
+  {
+    name: 'catalogue:validate of a directory that does not exist',
+    args: ['catalogue:validate', '/nonexistent/catalogue'],
+    expect: {
+      code: 1,
+      stdout:
+        /^no operation types found in \/nonexistent\/catalogue: the directory does not exist\n/,
+    },
+  },
+  fails(
     'dlq:list --limit 0',
     ['dlq:list', '--limit', '0'],
     /error: --limit must be an integer from 1 to 1000, got "0"/,

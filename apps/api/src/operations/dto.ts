@@ -5,6 +5,7 @@ import { Type } from 'class-transformer';
 import {
   IsIn,
   IsInt,
+  IsISO8601,
   IsNotEmpty,
   IsObject,
   IsOptional,
@@ -69,6 +70,34 @@ export class ListOperationsQuery {
   @IsString()
   @MaxLength(255)
   target?: string;
+
+  @ApiPropertyOptional({
+    maxLength: 255,
+    description: 'Who created it: `token:<name>`, `console:<os user>`, `relay`',
+    example: 'token:ci',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  createdBy?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'Created at or after this ISO 8601 time (a date alone is UTC midnight)',
+    example: '2026-12-04T10:00:00Z',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  since?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'Created before this ISO 8601 time',
+    example: '2026-12-05',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  until?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 200, default: 50 })
   @IsOptional()

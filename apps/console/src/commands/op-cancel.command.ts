@@ -1,9 +1,8 @@
 import { MAX_CANCEL_REASON_LENGTH } from '@app/database';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { CliError } from '../cli-error';
-import { ConsoleAudit } from '../console-audit';
-import { ConsoleDatabase } from '../console-database';
 import { operationId } from '../flags';
+import { Operations } from '../operations/operations';
 import { out, printJson } from '../output';
 
 interface OpCancelOptions {
@@ -18,10 +17,7 @@ interface OpCancelOptions {
     'Cancel an operation, as POST /operations/:id/cancel does: a queued one at once, a running one is stopped by its dispatcher',
 })
 export class OpCancelCommand extends CommandRunner {
-  constructor(
-    private readonly db: ConsoleDatabase,
-    private readonly audit: ConsoleAudit,
-  ) {
+  constructor(private readonly operations: Operations) {
     super();
   }
 
@@ -31,10 +27,8 @@ export class OpCancelCommand extends CommandRunner {
     if (reason !== undefined && (reason.length === 0 || reason.length > MAX_CANCEL_REASON_LENGTH)) {
       throw new CliError(`--reason must be 1 to ${MAX_CANCEL_REASON_LENGTH} characters`);
     }
-    // A finished operation is a ConflictError: `error: operation <id> is already <status>`.
-    const view = await (await this.db.store()).cancel(id, reason, this.audit.actor);
-    if (!view) throw new CliError(`operation ${id} not found`);
-    await this.audit.ok('operation.cancel', id, { status: view.status, reason: view.reason });
+    // A finished operation: `error: operation <id> is already <status>` (the api's 409 alike).
+    const view = await this.operations.cancel(id, reason);
     if (options.json) return printJson(view);
     if (view.status === 'cancelled') {
       await out(`operation ${id} cancelled: ${view.reason ?? ''}\n`);

@@ -1,11 +1,8 @@
-import type { LogLineView, OperationStore } from '@app/database';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { CliError } from '../cli-error';
-import { ConsoleDatabase } from '../console-database';
 import { integerFlag, operationId } from '../flags';
-import { LogFollower } from '../live-log/log-follower';
 import { printLines } from '../live-log/log-printer';
 import { statusExitCode } from '../live-log/status-exit-code';
+import { Operations } from '../operations/operations';
 
 export { firstGap } from '@app/platform';
 
@@ -25,10 +22,7 @@ const PAGE = 1000;
     "Print an operation's output; with --follow, as it comes until the operation ends (over the api's live log when AEGIR_API_URL is set); exit code then: 0 succeeded, 2 failed, 3 timed_out, 4 cancelled, 5 lost",
 })
 export class OpLogCommand extends CommandRunner {
-  constructor(
-    private readonly db: ConsoleDatabase,
-    private readonly follower: LogFollower,
-  ) {
+  constructor(private readonly operations: Operations) {
     super();
   }
 
@@ -38,24 +32,17 @@ export class OpLogCommand extends CommandRunner {
     const print = { json: options.json === true, raw: options.raw === true };
 
     if (options.follow) {
-      const status = await this.follower.follow(id, after, print);
+      const status = await this.operations.follow(id, after, print);
       process.exitCode = statusExitCode(status);
       return;
     }
-    const store = await this.db.store();
     for (;;) {
       // A page may end early (its bytes are bounded too): only an empty one is the end.
-      const lines = await this.page(store, id, after);
+      const lines = await this.operations.log(id, after, PAGE);
       if (lines.length === 0) return;
       await printLines(lines, print);
       after = lines[lines.length - 1].seq;
     }
-  }
-
-  private async page(store: OperationStore, id: string, after: number): Promise<LogLineView[]> {
-    const lines = await store.logAfter(id, after, PAGE);
-    if (!lines) throw new CliError(`operation ${id} not found`);
-    return lines;
   }
 
   @Option({ flags: '--after <seq>', description: 'only lines after this sequence number' })

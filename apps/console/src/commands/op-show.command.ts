@@ -1,6 +1,5 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { CliError } from '../cli-error';
-import { ConsoleDatabase } from '../console-database';
+import { Operations } from '../operations/operations';
 import { operationId } from '../flags';
 import { operationDetails } from '../format';
 import { out, printJson } from '../output';
@@ -11,14 +10,13 @@ import { out, printJson } from '../output';
   description: 'Show an operation and its tasks',
 })
 export class OpShowCommand extends CommandRunner {
-  constructor(private readonly db: ConsoleDatabase) {
+  constructor(private readonly operations: Operations) {
     super();
   }
 
   async run([raw]: string[], options: { json?: boolean }): Promise<void> {
     const id = operationId(raw);
-    const view = await (await this.db.store()).get(id);
-    if (!view) throw new CliError(`operation ${id} not found`);
+    const view = await this.operations.get(id);
     if (options.json) return printJson(view);
     await out(operationDetails(view));
   }

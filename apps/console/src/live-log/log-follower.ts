@@ -4,8 +4,7 @@ import { isTerminal } from '@app/contracts';
 import type { OperationStore } from '@app/database';
 import { firstGap, followLog, redactUrl, SseHttpError } from '@app/platform';
 import { CliError } from '../cli-error';
-import { ConsoleDatabase } from '../console-database';
-import { ApiClientSettings } from './api-client.settings';
+import { apiMessage } from '../remote/api-client';
 import { printEnd, printLines, type PrintOptions } from './log-printer';
 
 const PAGE = 1000;
@@ -16,31 +15,21 @@ const LATE_LINES_MS = 5000;
 const GAP_WAIT_MS = 2000;
 
 /**
- * Prints an operation's log as it comes, until the operation ends, and gives its final status.
- * With AEGIR_API_URL (and AEGIR_API_TOKEN) set it follows the api's live log over SSE (resumed
- * with Last-Event-ID if the connection breaks); otherwise it polls the database.
+ * Prints an operation's log as it comes, until the operation ends, and gives its final status:
+ * over the api's live log (SSE, resumed with Last-Event-ID if the connection breaks), or by
+ * polling the database. Which one is the Operations gateway's choice (HttpOperations,
+ * DatabaseOperations).
  */
 @Injectable()
 export class LogFollower {
-  constructor(
-    private readonly db: ConsoleDatabase,
-    private readonly api: ApiClientSettings,
-  ) {}
-
-  async follow(id: string, after: number, print: PrintOptions): Promise<string> {
-    return this.api.url === undefined
-      ? this.fromDatabase(await this.db.store(), id, after, print)
-      : this.overApi(this.api.url, id, after, print);
-  }
-
-  private async overApi(
+  /** Follows GET {apiUrl}/operations/:id/log/stream; `apiUrl` includes `/api/v1`. */
+  async overApi(
     apiUrl: string,
+    token: string,
     id: string,
     after: number,
     print: PrintOptions,
   ): Promise<string> {
-    const token = this.api.token;
-    if (!token) throw new CliError('AEGIR_API_URL is set: AEGIR_API_TOKEN must be too');
     const url = apiUrl.replace(/\/+$/, '');
     try {
       for await (const event of followLog({
@@ -73,7 +62,7 @@ export class LogFollower {
     throw new CliError(`the live log of operation ${id} ended without its end event`);
   }
 
-  private async fromDatabase(
+  async fromDatabase(
     store: OperationStore,
     id: string,
     after: number,
@@ -111,16 +100,4 @@ export class LogFollower {
       if (lines.length === 0) await sleep(POLL_MS);
     }
   }
-}
-
-/** The `message` of the api's JSON error answer, else the body as it came. */
-function apiMessage(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { message?: unknown };
-    if (typeof parsed.message === 'string') return parsed.message;
-    if (parsed.message !== undefined) return JSON.stringify(parsed.message);
-  } catch {
-    // not JSON
-  }
-  return body.slice(0, 200);
 }
