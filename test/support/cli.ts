@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -85,4 +86,14 @@ export async function createConsoleTestDatabase(
       await db.drop();
     },
   };
+}
+
+/** `op:create ARGS --json` through `run`, which must succeed: the new operation's id. */
+export async function createdOperation(
+  run: (...args: string[]) => Promise<CliResult>,
+  ...args: string[]
+): Promise<string> {
+  const result = await run('op:create', ...args, '--json');
+  assert.equal(result.code, 0, result.stderr);
+  return (JSON.parse(result.stdout) as { id: string }).id;
 }

@@ -19,6 +19,7 @@ import {
   createConsoleTestDatabase,
   type CliResult,
   type ConsoleTestDatabase,
+  createdOperation,
 } from '../../../test/support/cli';
 import { testDataSourceOptions, type TestDatabase } from '../../../test/support/database';
 import { testPlan } from '../../../test/support/messages';
@@ -476,11 +477,7 @@ describe('aegir op:cancel and op:retry', () => {
 
   after(() => cli?.close());
 
-  const create = async (...args: string[]): Promise<string> => {
-    const result = await run('op:create', ...args, '--json');
-    assert.equal(result.code, 0, result.stderr);
-    return (JSON.parse(result.stdout) as { id: string }).id;
-  };
+  const create = (...args: string[]) => createdOperation(run, ...args);
   const setStatus = (id: string, status: string) =>
     sql.query(`UPDATE operations SET status = $2 WHERE id = $1`, [id, status]);
   const cancelRows = async (id: string): Promise<number> =>

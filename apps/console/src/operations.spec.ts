@@ -12,6 +12,7 @@ import {
   runCli,
   type CliResult,
   type ConsoleTestDatabase,
+  createdOperation,
 } from '../../../test/support/cli';
 import { fixtures } from '../../../test/support/processes';
 import { buildParams, durationFlag, timeFlag } from './flags';
@@ -46,11 +47,7 @@ describe('aegir op:wait, --params-file, op:list filters (local database)', () =>
 
   after(() => cli?.close());
 
-  const create = async (...args: string[]): Promise<string> => {
-    const result = await run('op:create', ...args, '--json');
-    assert.equal(result.code, 0, result.stderr);
-    return (JSON.parse(result.stdout) as { id: string }).id;
-  };
+  const create = (...args: string[]) => createdOperation(run, ...args);
   /** Ends an operation as the relay would: the UPDATE, then NOTIFY aegir_status with its id. */
   const end = (id: string, status: string) =>
     sql.query(

@@ -1,6 +1,5 @@
 import type { CatalogueListing } from '@app/catalogue';
-import type { OperationStatus } from '@app/contracts';
-import type { LogLineView, OperationPage, OperationView } from '@app/database';
+import type { LogLineView, OperationFilter, OperationPage, OperationView } from '@app/database';
 import type { PrintOptions } from '../live-log/log-printer';
 
 /** What `op:create` asks for: params already merged from the file, --params and -p. */
@@ -10,19 +9,8 @@ export interface CreateRequest {
   params: Record<string, unknown>;
 }
 
-/** The filters of `op:list`, as GET /operations takes them. */
-export interface ListFilter {
-  status?: OperationStatus;
-  type?: string;
-  target?: string;
-  createdBy?: string;
-  /** ISO 8601: created at or after. */
-  since?: string;
-  /** ISO 8601: created before. */
-  until?: string;
-  limit: number;
-  cursor?: string;
-}
+/** The filters of `op:list`, as GET /operations takes them (the scope is the api's). */
+export type ListFilter = Omit<OperationFilter, 'accept'>;
 
 /** Told to `Watch.next()`'s caller: something changed (read again), or nothing did. */
 export type WatchEvent = 'status' | 'lines' | 'idle';
