@@ -7,6 +7,9 @@ import { BrokerSetupCommand } from './commands/broker-setup.command';
 import { DbMigrateCommand } from './commands/db-migrate.command';
 import { DemoCommand } from './commands/demo.command';
 import { DlqListCommand } from './commands/dlq-list.command';
+import { DlqPurgeCommand } from './commands/dlq-purge.command';
+import { DlqReplayCommand } from './commands/dlq-replay.command';
+import { DoctorCommand } from './commands/doctor.command';
 import { KeysCreateCommand } from './commands/keys-create.command';
 import { OpCancelCommand } from './commands/op-cancel.command';
 import { OpCreateCommand } from './commands/op-create.command';
@@ -24,6 +27,7 @@ import { ConsoleCatalogue } from './console-catalogue';
 import { ConsoleDatabase } from './console-database';
 import { ConsoleSealer } from './console-sealer';
 import { consoleEnvironment } from './console.environment';
+import { Doctor } from './doctor/doctor';
 import { LogFollower } from './live-log/log-follower';
 
 /** Names the program `aegir` in help and error output (commander would say `main`). */
@@ -47,6 +51,9 @@ export const COMMANDS: Provider[] = [
   OpCancelCommand,
   OpRetryCommand,
   DlqListCommand,
+  DlqReplayCommand,
+  DlqPurgeCommand,
+  DoctorCommand,
   SetupLocalCommand,
   TokenCreateCommand,
   TokenListCommand,
@@ -66,6 +73,7 @@ export const COMMANDS: Provider[] = [
     ConsoleAudit,
     ConsoleSealer,
     LogFollower,
+    Doctor,
     {
       provide: BrokerAdmin,
       inject: [BrokerSetupSettings],
