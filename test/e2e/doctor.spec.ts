@@ -66,7 +66,7 @@ describe('aegir doctor, on the real stack', () => {
     assert.match(lines[0], /^ok database PostgreSQL at .*: all \d+ migrations applied \(\d/);
     assert.match(
       lines[1],
-      /^ok broker RabbitMQ at .* as aegir-console@\S+: 4 exchanges and \d+ queues there; consumers: aegir\.events 1, aegir\.claims 1, aegir\.dispatch\.default 1 /,
+      /^ok broker RabbitMQ 127\.0\.0\.1:5672, vhost \S+, as aegir-console@\S+: 4 exchanges and \d+ queues there; consumers: aegir\.events 1, aegir\.claims 1, aegir\.dispatch\.default 1 /,
     );
     assert.match(lines[2], /^ok catalogue \d+ types in .*catalogue \(1 pool: default\) /);
     assert.match(

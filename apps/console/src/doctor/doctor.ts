@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { AmqpSettings, userOfUrl } from '@app/amqp';
 import { CatalogueSettings, type Catalogue } from '@app/catalogue';
-import { brokerTopology, Queues, TERMINAL_STATUSES, type OperationStatus } from '@app/contracts';
+import {
+  brokerTopology,
+  Queues,
+  TERMINAL_STATUSES,
+  vhostOfUrl,
+  type OperationStatus,
+} from '@app/contracts';
 import { AuditLog, ConflictError, DatabaseSettings } from '@app/database';
 import { redactUrl } from '@app/platform';
 import { connect, type Channel } from 'amqplib';
@@ -63,6 +69,12 @@ interface ProbeState {
   last_error: string | null;
   task_status: OperationStatus | null;
   line_stored: boolean;
+  /**
+   * When each hop happened, in ms after the operation was created, by the database's clock
+   * (null until it has): published_at, started_at (the claim), the task's started_at, the
+   * line's stored_at, finished_at.
+   */
+  at: (number | null)[];
 }
 
 /** The hops of the probe, in order: each names what must have happened, and who to ask if not. */
@@ -227,6 +239,9 @@ export class Doctor {
     pools: string[],
   ): Promise<{ detail: string; value: null; failed?: boolean }> {
     const where = `RabbitMQ at ${redactUrl(this.amqp.url)}`;
+    const url = new URL(this.amqp.url);
+    const vhost = vhostOfUrl(this.amqp.url);
+    const shortly = `RabbitMQ ${url.host}, vhost ${vhost}, as ${userOfUrl(this.amqp.url)}`;
     const connection = await within(
       ms,
       where,
@@ -280,7 +295,7 @@ export class Doctor {
       const counts = [Queues.events, Queues.claims, ...pools.map(Queues.dispatch)]
         .map((queue) => `${queue} ${consumers.get(queue) ?? 0}`)
         .join(', ');
-      const summary = `${where} as ${userOfUrl(this.amqp.url)}: ${plural(topology.exchanges.length, 'exchange')} and ${plural(topology.queues.length, 'queue')} there; consumers: ${counts}`;
+      const summary = `${shortly}: ${plural(topology.exchanges.length, 'exchange')} and ${plural(topology.queues.length, 'queue')} there; consumers: ${counts}`;
       if (problems.length > 0) {
         return { detail: `${problems.join('; ')} (${summary})`, value: null, failed: true };
       }
@@ -348,7 +363,12 @@ export class Doctor {
         return;
       }
       while (hop < HOPS.length && HOPS[hop].reached(state)) {
-        yield line('ok', HOPS[hop].ok(state, pool));
+        // how long this hop took: from the one before, by the database's timestamps
+        const at = state.at[hop];
+        const before = hop === 0 ? 0 : (state.at[hop - 1] ?? 0);
+        const entry = line('ok', HOPS[hop].ok(state, pool));
+        if (at !== null) entry.ms = Math.max(0, Math.round(at - before));
+        yield entry;
         hop++;
       }
       if (hop === HOPS.length) return;
@@ -368,19 +388,33 @@ export class Doctor {
   }
 
   private async readProbe(ds: DataSource, id: string): Promise<ProbeState> {
-    const [row] = await ds.query<ProbeState[]>(
-      `SELECT o.status, o.reason, o.dispatcher_id,
+    const [row] = await ds.query<(Omit<ProbeState, 'at'> & Record<string, number | null>)[]>(
+      `WITH hops AS (
+         SELECT (SELECT max(b.published_at) FROM outbox b
+                  WHERE b.operation_id = o.id AND b.kind = 'dispatch') AS published_at,
+                o.started_at,
+                (SELECT t.started_at FROM tasks t WHERE t.operation_id = o.id ORDER BY t.position LIMIT 1) AS task_started_at,
+                (SELECT min(l.stored_at) FROM log_lines l WHERE l.operation_id = o.id AND l.line = $2) AS line_stored_at,
+                o.finished_at, o.created_at
+           FROM operations o WHERE o.id = $1)
+       SELECT o.status, o.reason, o.dispatcher_id,
+              extract(epoch FROM h.published_at - h.created_at) * 1000 AS at0,
+              extract(epoch FROM h.started_at - h.created_at) * 1000 AS at1,
+              extract(epoch FROM h.task_started_at - h.created_at) * 1000 AS at2,
+              extract(epoch FROM h.line_stored_at - h.created_at) * 1000 AS at3,
+              extract(epoch FROM h.finished_at - h.created_at) * 1000 AS at4,
               EXISTS (SELECT 1 FROM outbox b WHERE b.operation_id = o.id AND b.kind = 'dispatch'
                                             AND b.published_at IS NOT NULL) AS published,
               (SELECT b.last_error FROM outbox b WHERE b.operation_id = o.id AND b.kind = 'dispatch'
                 ORDER BY b.id DESC LIMIT 1) AS last_error,
               (SELECT t.status FROM tasks t WHERE t.operation_id = o.id ORDER BY t.position LIMIT 1) AS task_status,
               EXISTS (SELECT 1 FROM log_lines l WHERE l.operation_id = o.id AND l.line = $2) AS line_stored
-         FROM operations o WHERE o.id = $1`,
+         FROM operations o, hops h WHERE o.id = $1`,
       [id, PROBE_LINE],
     );
     if (!row) throw new Error('the operation is gone');
-    return row;
+    const number = (value: unknown) => (value === null ? null : Number(value));
+    return { ...row, at: [row.at0, row.at1, row.at2, row.at3, row.at4].map(number) };
   }
 
   /** A probe given up on is cancelled (it stays in the history, cancelled by doctor). */
