@@ -47,7 +47,8 @@ const text = (value: unknown): string | null => {
 
 /**
  * The headers that say how a message was dead-lettered: the consumer's own (QueueConsumer
- * adds the x-aegir-* ones), or the broker's (x-death and the x-first-death-* summary). A
+ * adds the x-aegir-* ones), or the broker's (x-death and the x-first-death-* summary, and a
+ * quorum queue's x-delivery-count). A
  * replay removes them, so that a second dead-lettering says only why it happened again.
  */
 const DEAD_LETTER_HEADERS = new Set([
@@ -61,6 +62,8 @@ const DEAD_LETTER_HEADERS = new Set([
   'x-last-death-reason',
   'x-last-death-queue',
   'x-last-death-exchange',
+  // the dead-letter queue's own count of deliveries (dlq:list returns what it reads)
+  'x-delivery-count',
 ]);
 
 /** What the headers say about a message's dead-lettering. */
