@@ -44,7 +44,8 @@ describe('aegir dlq:replay of a message the broker dead-lettered', () => {
           contentType: 'application/json',
           headers: { 'x-aegir-signature': 'sig' },
         },
-        (error: unknown) => (error ? fail(new Error(String(error))) : done()),
+        (error: unknown) =>
+          error ? fail(error instanceof Error ? error : new Error('not confirmed')) : done(),
       ),
     );
     const taken = await channel.get('aegir.dispatch.default', { noAck: false });
