@@ -24,6 +24,32 @@ export function parseTimeout(raw: string | undefined): number {
   return ms;
 }
 
+/** On a terminal, what the probe waits for, rewritten on one stderr line every 250 ms. */
+class ProgressLine {
+  private shown = false;
+  private readonly timer?: NodeJS.Timeout;
+
+  constructor(text: () => string | undefined) {
+    if (!process.stderr.isTTY) return;
+    this.timer = setInterval(() => {
+      const now = text();
+      if (now === undefined) return;
+      process.stderr.write(`\r\x1b[K${now}`);
+      this.shown = true;
+    }, 250);
+  }
+
+  clear(): void {
+    if (this.shown) process.stderr.write('\r\x1b[K');
+    this.shown = false;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.clear();
+  }
+}
+
 @Command({
   name: 'doctor',
   description:
@@ -38,13 +64,24 @@ export class DoctorCommand extends CommandRunner {
     const timeoutMs = parseTimeout(options.timeout);
     const started = Date.now();
     const lines: CheckLine[] = [];
-    for await (const line of this.doctor.run(timeoutMs)) {
-      lines.push(line);
-      if (!options.json) {
-        await out(
-          `${line.outcome.padEnd(4)}  ${line.check.padEnd(9)}  ${line.detail} (${formatDuration(line.ms)})\n`,
-        );
+    const progress = new ProgressLine(() => {
+      const waiting = this.doctor.waitingFor;
+      return waiting
+        ? `waiting for ${waiting.what} (${formatDuration(Date.now() - waiting.since)})`
+        : undefined;
+    });
+    try {
+      for await (const line of this.doctor.run(timeoutMs)) {
+        lines.push(line);
+        if (!options.json) {
+          progress.clear();
+          await out(
+            `${line.outcome.padEnd(4)}  ${line.check.padEnd(9)}  ${line.detail} (${formatDuration(line.ms)})\n`,
+          );
+        }
       }
+    } finally {
+      progress.stop();
     }
     const failed = lines.filter((line) => line.outcome === 'FAIL').length;
     const ms = Date.now() - started;

@@ -79,35 +79,42 @@ interface ProbeState {
 
 /** The hops of the probe, in order: each names what must have happened, and who to ask if not. */
 const HOPS: {
+  /** What the probe waits for before this hop, for the progress line. */
+  waiting: string;
   reached: (state: ProbeState) => boolean;
   ok: (state: ProbeState, pool: string) => string;
   stuck: (state: ProbeState, pool: string) => string;
 }[] = [
   {
+    waiting: 'the relay to publish it',
     reached: (s) => s.published || s.dispatcher_id !== null,
     ok: (_s, pool) => `published by the relay to ${Queues.dispatch(pool)}`,
     stuck: (s) =>
       `the relay has not published it: is aegir-relay running?${s.last_error ? ` (its last attempt: ${s.last_error})` : ''}`,
   },
   {
+    waiting: 'a dispatcher to claim it',
     reached: (s) => s.dispatcher_id !== null,
     ok: (s) => `claim granted to dispatcher ${s.dispatcher_id}`,
     stuck: (_s, pool) =>
       `no dispatcher of pool ${pool} claimed it: is a dispatcher of pool ${pool} running (and the relay, which answers claims)?`,
   },
   {
+    waiting: 'its task to start',
     reached: (s) => s.task_status !== null && s.task_status !== 'queued',
     ok: () => 'its task is running',
     stuck: (s) =>
       `dispatcher ${s.dispatcher_id} claimed it, but no task status has come back: is the relay storing events?`,
   },
   {
+    waiting: 'its line to be stored',
     reached: (s) => s.line_stored,
     ok: () => `its line is stored: "${PROBE_LINE}"`,
     stuck: (s) =>
       `its task started on dispatcher ${s.dispatcher_id}, but its line is not stored: is the relay storing events?`,
   },
   {
+    waiting: 'it to succeed',
     reached: (s) => s.status === 'succeeded',
     ok: () => 'succeeded',
     stuck: () => 'its line is stored, but it has not ended yet',
@@ -129,6 +136,9 @@ export class Doctor {
     private readonly database: DatabaseSettings,
     private readonly catalogueSettings: CatalogueSettings,
   ) {}
+
+  /** What the probe waits for now, and since when (for a progress line); unset otherwise. */
+  waitingFor?: { what: string; since: number };
 
   /** The actor of the probe: `doctor:<os user>`, in created_by and the audit. */
   readonly actor = consoleActor().replace(/^console:/, 'doctor:');
@@ -350,8 +360,26 @@ export class Doctor {
     }
     yield line('ok', `operation ${id} created (${PROBE_TYPE} on ${PROBE_TARGET}, pool ${pool})`);
 
+    this.waitingFor = { what: HOPS[0].waiting, since: Date.now() };
+    try {
+      yield* this.follow(ds, id, pool, deadline, line);
+    } finally {
+      this.waitingFor = undefined;
+    }
+  }
+
+  /** The hops of the probe `id`, each line as it is reached, until the end or the deadline. */
+  private async *follow(
+    ds: DataSource,
+    id: string,
+    pool: string,
+    deadline: number,
+    line: (outcome: CheckLine['outcome'], detail: string) => CheckLine,
+  ): AsyncGenerator<CheckLine> {
+    const remaining = () => deadline - Date.now();
     let hop = 0;
     let state: ProbeState | undefined;
+    let since = Date.now();
     for (;;) {
       try {
         // one read may outlast the deadline a little: a slow answer is not a hop stuck
@@ -370,6 +398,8 @@ export class Doctor {
         if (at !== null) entry.ms = Math.max(0, Math.round(at - before));
         yield entry;
         hop++;
+        since = Date.now();
+        if (hop < HOPS.length) this.waitingFor = { what: HOPS[hop].waiting, since };
       }
       if (hop === HOPS.length) return;
       if ((TERMINAL_STATUSES as readonly string[]).includes(state.status)) {
@@ -383,7 +413,8 @@ export class Doctor {
       await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, remaining())));
     }
     const stuck = HOPS[hop].stuck(state, pool);
-    yield line('FAIL', `stuck after ${Date.now() - started} ms: ${stuck} (operation ${id})`);
+    this.waitingFor = undefined;
+    yield line('FAIL', `stuck after ${Date.now() - since} ms: ${stuck} (operation ${id})`);
     await this.cancelProbe(id, `doctor gave up waiting: ${stuck}`);
   }
 
