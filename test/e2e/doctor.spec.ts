@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadCatalogue } from '@app/catalogue';
 import { repoRoot } from '../support/processes';
-import { Stack } from '../support/stack';
+import { fixtures, Stack } from '../support/stack';
 
 /** The shipped catalogue, which holds aegir.probe (the test fixtures do not). */
 const shipped = {
@@ -170,6 +170,29 @@ describe('aegir doctor, on the real stack', () => {
     // and once it is back, everything passes again
     const again = await stack.aegir(['doctor', '--timeout', '60s']);
     assert.equal(again.code, 0, again.stdout);
+  });
+
+  it('says so when the probe ends otherwise: a dispatcher whose catalogue has no aegir.probe', async () => {
+    await stack.app('dispatcher').stop();
+    await stack.startApp('dispatcher', {
+      CATALOGUE_DIR: fixtures.catalogueDir,
+      PLAYBOOKS_DIR: fixtures.playbooksDir,
+    });
+    try {
+      const result = await stack.aegir(['doctor', '--timeout', '30s']);
+      assert.equal(result.code, 1, result.stdout);
+      const lines = reportLines(result.stdout);
+      assert.match(lines[1], /^ok broker /);
+      assert.match(lines[5], /^ok probe claim granted to dispatcher /);
+      assert.match(
+        lines.at(-2)!,
+        /^FAIL probe the probe [0-9a-f-]{36} ended failed: .*aegir\.probe/,
+      );
+      assert.match(lines.at(-1)!, /^1 check failed/);
+    } finally {
+      await stack.app('dispatcher').stop();
+      await stack.startApp('dispatcher');
+    }
   });
 
   it('does not hang on a database or broker that is not there: FAIL, the probe not run', async () => {
