@@ -1,18 +1,23 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { declareTopology } from '@app/amqp';
 import { brokerTopology } from '@app/contracts';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { createTestVhost, type TestVhost } from '../../../test/support/broker';
 import { aegir } from '../../../test/support/cli';
+import { appEntry, repoRoot } from '../../../test/support/processes';
 import { waitUntil } from '../../../test/support/wait';
 
+/** script(1), from util-linux, to run a command on a terminal. */
+const hasScript = () => spawnSync('script', ['--version']).status === 0;
+
 /**
- * dlq:replay of what the broker dead-lettered itself (x-death, no x-aegir-* headers), on the
- * real broker: the copy goes back to the queue it came from, as the console's user, without
- * the dead-letter headers, and the dead letter is gone.
+ * On the real broker, without the apps: dlq:replay of what the broker dead-lettered itself
+ * (x-death, no x-aegir-* headers) goes back to the queue it came from, as the console's user,
+ * without the dead-letter headers; dlq:purge on a terminal asks before it removes anything.
  */
-describe('aegir dlq:replay of a message the broker dead-lettered', () => {
+describe('aegir dlq:replay and dlq:purge, on the broker alone', () => {
   let vhost: TestVhost;
   let connection: ChannelModel;
   let channel: ConfirmChannel;
@@ -85,6 +90,47 @@ describe('aegir dlq:replay of a message the broker dead-lettered', () => {
     assert.deepEqual(headers, { 'x-aegir-signature': 'sig' });
     assert.ok(deliveries === undefined || deliveries === 0, String(deliveries));
   });
+
+  it(
+    'dlq:purge on a terminal asks first: no keeps the letter, yes removes it',
+    { skip: !hasScript() },
+    async () => {
+      await new Promise<void>((done, fail) =>
+        channel.publish(
+          'aegir.dead-letter',
+          'status',
+          Buffer.from('{}'),
+          { messageId: 'm-ask', headers: { 'x-aegir-reason': 'refused: a test' } },
+          (error: unknown) =>
+            error ? fail(error instanceof Error ? error : new Error('nack')) : done(),
+        ),
+      );
+      await waitUntil('dead-lettered', async () => (await count('aegir.dead-letter')) === 1);
+      const onTerminal = (answer: string) =>
+        // script(1) gives the command a terminal; the answer comes on its stdin
+        spawnSync(
+          'script',
+          ['-qec', `${process.execPath} ${appEntry('console')} dlq:purge`, '/dev/null'],
+          {
+            cwd: repoRoot,
+            env: { PATH: process.env.PATH, HOME: process.env.HOME, AMQP_URL: vhost.url },
+            input: `${answer}\n`,
+            encoding: 'utf8',
+            timeout: 30_000,
+          },
+        );
+      const no = onTerminal('n');
+      assert.equal(no.status, 1, no.stdout);
+      assert.match(no.stdout, /would purge\s+m-ask\s/);
+      assert.match(no.stdout, /remove this dead letter for good\? \[y\/N\] /);
+      assert.match(no.stdout, /not confirmed: nothing removed/);
+      await waitUntil('still there', async () => (await count('aegir.dead-letter')) === 1);
+      const yes = onTerminal('y');
+      assert.equal(yes.status, 0, yes.stdout);
+      assert.match(yes.stdout, /1 purged \(of 1 message in the dead-letter queue\)/);
+      await waitUntil('removed', async () => (await count('aegir.dead-letter')) === 0);
+    },
+  );
 
   it('says which broker it cannot reach, without the password', async () => {
     const result = await aegir(['dlq:replay'], { AMQP_URL: 'amqp://guest:s3cret@127.0.0.1:1/' });
