@@ -116,13 +116,18 @@ describe('broker users with least privilege', () => {
     );
   });
 
-  it('lets the console read the dead letters and nothing else', async () => {
+  it('lets the console read the dead letters and replay only to the signed exchanges', async () => {
     assert.equal(
       await refusal('console', (channel) => channel.checkQueue('aegir.dead-letter')),
       '',
     );
     assert.match(await refusal('console', consume('aegir.events')), ACCESS_REFUSED);
     assert.match(await refusal('console', publish('aegir.events', 'status')), ACCESS_REFUSED);
+    assert.match(await refusal('console', publish('aegir.dead-letter', 'x')), ACCESS_REFUSED);
+    assert.match(await refusal('console', consume('aegir.dispatch.default')), ACCESS_REFUSED);
+    // dlq:replay: what a dispatcher takes only with the relay's signature (a routing key no
+    // queue is bound to, so that no dispatcher of this stack sees it)
+    assert.equal(await refusal('console', publish('aegir.dispatch', 'no-such-pool')), '');
   });
 
   it('dead-letters forged lines and statuses with the reason, and leaves the operation as it was', async () => {

@@ -10,6 +10,9 @@ import { CatalogueValidateCommand } from './commands/catalogue-validate.command'
 import { DbMigrateCommand } from './commands/db-migrate.command';
 import { DemoCommand } from './commands/demo.command';
 import { DlqListCommand } from './commands/dlq-list.command';
+import { DlqPurgeCommand } from './commands/dlq-purge.command';
+import { DlqReplayCommand } from './commands/dlq-replay.command';
+import { DoctorCommand } from './commands/doctor.command';
 import { KeysCreateCommand } from './commands/keys-create.command';
 import { OpCancelCommand } from './commands/op-cancel.command';
 import { OpCreateCommand } from './commands/op-create.command';
@@ -30,6 +33,7 @@ import { ConsoleDatabase } from './console-database';
 import { ConsoleSealer } from './console-sealer';
 import { consoleEnvironment } from './console.environment';
 import { ApiClientSettings } from './live-log/api-client.settings';
+import { Doctor } from './doctor/doctor';
 import { LogFollower } from './live-log/log-follower';
 import { ApiWorkersSource, DatabaseWorkersSource, WorkersSource } from './workers-source';
 import { DatabaseOperations } from './operations/database-operations';
@@ -61,6 +65,9 @@ export const COMMANDS: Provider[] = [
   CatalogueListCommand,
   CatalogueValidateCommand,
   DlqListCommand,
+  DlqReplayCommand,
+  DlqPurgeCommand,
+  DoctorCommand,
   SetupLocalCommand,
   TokenCreateCommand,
   TokenListCommand,
@@ -119,6 +126,7 @@ export const COMMANDS: Provider[] = [
           ? new HttpOperations(api, follower)
           : new DatabaseOperations(db, catalogue, audit, sealer, follower, database),
     },
+    Doctor,
     {
       provide: BrokerAdmin,
       inject: [BrokerSetupSettings],

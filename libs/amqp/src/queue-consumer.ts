@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import {
+  DEAD_LETTER_EXCHANGE_HEADER,
   DEAD_LETTER_QUEUE_HEADER,
   DEAD_LETTER_REASON_HEADER,
   Exchanges,
@@ -177,7 +178,7 @@ export class QueueConsumer<T> {
           ...(raw.properties.headers ?? {}),
           [DEAD_LETTER_REASON_HEADER]: reason,
           [DEAD_LETTER_QUEUE_HEADER]: this.options.queue,
-          'x-aegir-exchange': raw.fields.exchange,
+          [DEAD_LETTER_EXCHANGE_HEADER]: raw.fields.exchange,
         },
       });
       safely(() => channel.ack(raw));

@@ -57,9 +57,20 @@ void describe('loadCatalogue: the shipped catalogue and the test fixtures', () =
     const catalogue = loadCatalogue({ dir: 'catalogue', playbooksDir: 'playbooks' });
     assert.deepEqual(
       catalogue.types().map((type) => type.name),
-      ['demo.hello', 'site.release'],
+      ['aegir.probe', 'demo.hello', 'site.release'],
     );
     assert.deepEqual(catalogue.pools(), ['default']);
+    // aegir doctor's probe: one quick command, no params, beside anything on its target
+    const probe = catalogue.get('aegir.probe')!;
+    assert.deepEqual(probe.tasks, [
+      {
+        name: 'probe',
+        runner: 'command',
+        timeoutSeconds: 30,
+        argv: ['printf', 'aegir.probe: the queue works\n'],
+      },
+    ]);
+    assert.equal(probe.parallel, true);
     const hello = catalogue.get('demo.hello')!;
     assert.equal(hello.file, 'demo.hello.yml');
     assert.deepEqual(hello.tasks, [

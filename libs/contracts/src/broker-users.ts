@@ -53,7 +53,10 @@ export function vhostOfUrl(url: string): string {
  * - a pool's dispatchers consume the pool's queue, publish events, claims and dead letters,
  *   and declare only their own control queues (`aegir.control.<pool>.<id>`), which they may
  *   bind to the control fanout;
- * - the console (`aegir dlq:list`) only reads the dead-letter queue.
+ * - the console reads the dead-letter queue (`aegir dlq:list`, `dlq:purge`) and publishes
+ *   replays (`aegir dlq:replay`) to the dispatch exchange and the control fanout only: it
+ *   publishes as itself (no `impersonator` tag), and the dispatchers take those messages only
+ *   with the relay's signature, which a replay carries unchanged.
  */
 export function brokerUsers(vhost: string, pools: readonly string[]): BrokerUser[] {
   const user = (role: string, permissions: BrokerPermissions, pool?: string): BrokerUser => ({
@@ -68,7 +71,11 @@ export function brokerUsers(vhost: string, pools: readonly string[]): BrokerUser
       write: exactly(Exchanges.dispatch, Exchanges.control, Exchanges.deadLetter, DEFAULT_EXCHANGE),
       read: exactly(Queues.events, Queues.claims),
     }),
-    user('console', { configure: NOTHING, write: NOTHING, read: exactly(Queues.deadLetter) }),
+    user('console', {
+      configure: NOTHING,
+      write: exactly(Exchanges.dispatch, Exchanges.control),
+      read: exactly(Queues.deadLetter),
+    }),
     ...[...new Set(pools)].sort().map((pool) => {
       const ownControl = `${escape(Queues.control(pool, ''))}.+`;
       return user(

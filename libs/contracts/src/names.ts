@@ -27,6 +27,8 @@ export const Queues = {
 export const DEAD_LETTER_REASON_HEADER = 'x-aegir-reason';
 /** Header naming the queue the dead-lettered message was taken from. */
 export const DEAD_LETTER_QUEUE_HEADER = 'x-aegir-queue';
+/** Header naming the exchange the dead-lettered message was published to (`aegir dlq:replay` puts it back there). */
+export const DEAD_LETTER_EXCHANGE_HEADER = 'x-aegir-exchange';
 
 /** Pools are routing keys and part of queue names: keep them plain. */
 export const POOL_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;

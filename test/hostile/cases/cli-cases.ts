@@ -354,4 +354,39 @@ export const cliCases: CliCase[] = [
     ['dlq:list', '--limit', '1001'],
     /error: --limit must be an integer from 1 to 1000, got "1001"/,
   ),
+  fails(
+    'dlq:replay --limit -1',
+    ['dlq:replay', '--limit', '-1'],
+    /error: --limit must be an integer from 1 to 100000, got "-1"/,
+  ),
+  fails(
+    'dlq:replay --queue with a line break',
+    ['dlq:replay', '--queue', 'aegir.events\nx'],
+    /error: --queue must be 1 to 255 printable characters without spaces, got "aegir\.events\\nx"/,
+    2,
+  ),
+  fails(
+    'dlq:purge --id of 256 characters',
+    ['dlq:purge', '--id', 'x'.repeat(256), '--yes'],
+    /error: --id must be 1 to 255 printable characters without spaces/,
+    2,
+  ),
+  fails(
+    'dlq:purge without --yes and no terminal',
+    ['dlq:purge'],
+    /error: dlq:purge removes dead letters for good: pass --yes to confirm/,
+    2,
+  ),
+  fails(
+    'doctor --timeout of a negative duration',
+    ['doctor', '--timeout', '-5s'],
+    /error: --timeout must be a duration from 1s to 60m, like 30s, 2m or 1500ms, got "-5s"/,
+    2,
+  ),
+  fails(
+    'doctor --timeout of a day',
+    ['doctor', '--timeout', '1440m'],
+    /error: --timeout must be a duration from 1s to 60m/,
+    2,
+  ),
 ];
