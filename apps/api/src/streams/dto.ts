@@ -1,17 +1,8 @@
 import { PickType } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
-import { ListOperationsQuery } from '../operations/dto';
+import { ListOperationsQuery, LogQuery } from '../operations/dto';
 
-export class LogStreamQuery {
-  /** Replay the lines after this seq (Last-Event-ID, when sent, wins). */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(Number.MAX_SAFE_INTEGER)
-  after?: number;
-}
+/** Replay the lines after `after` (Last-Event-ID, when sent, wins). */
+export class LogStreamQuery extends PickType(LogQuery, ['after'] as const) {}
 
 /**
  * The filters of GET /operations, and `limit`: how many of the newest operations the first
