@@ -204,6 +204,7 @@ export function printTable(figures: BenchFigures): void {
   if (t) rows.push(...cpuRows('1. throughput', t.cpu));
   if (s) rows.push(...cpuRows('3. POST → started', s.cpu));
   if (big) rows.push(...cpuRows(`4. ${big.megabytes} MB task`, big.cpu));
+  if (sse) rows.push(...cpuRows('5. SSE', sse.cpu));
 
   const width = Math.max(...rows.map(([name]) => name.length));
   console.log('\nAegir Queue benchmark\n');

@@ -10,8 +10,8 @@ const HTTP_DEFAULTS = { httpPort: 9101, httpHost: '127.0.0.1' };
 const RELAY_DEFAULTS = {
   RELAY_OUTBOX_POLL_MS: ['outboxPollMs', 1000],
   RELAY_OUTBOX_BATCH: ['outboxBatch', 100],
-  RELAY_EVENTS_PREFETCH: ['eventsPrefetch', 64],
-  RELAY_EVENTS_BATCH: ['eventsBatch', 32],
+  RELAY_EVENTS_PREFETCH: ['eventsPrefetch', 256],
+  RELAY_EVENTS_BATCH: ['eventsBatch', 64],
   RELAY_EVENTS_BATCH_MS: ['eventsBatchMs', 10],
   RELAY_EVENTS_LANES: ['eventsLanes', 2],
   RELAY_DATABASE_RETRY_MS: ['databaseRetryMs', 1000],

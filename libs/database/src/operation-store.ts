@@ -267,8 +267,16 @@ export class OperationStore {
 
   /** The operation's status and its tasks', in one round trip; null when it does not exist. */
   async followState(id: string): Promise<FollowState | null> {
-    if (!UUID_PATTERN.test(id)) return null;
-    const [row]: {
+    return (await this.followStates([id])).get(id) ?? null;
+  }
+
+  /** `followState` of several operations in one round trip; those that do not exist are absent. */
+  async followStates(ids: readonly string[]): Promise<Map<string, FollowState>> {
+    const valid = ids.filter((id) => UUID_PATTERN.test(id));
+    const states = new Map<string, FollowState>();
+    if (valid.length === 0) return states;
+    const rows: {
+      id: string;
       status: OperationStatus;
       reason: string | null;
       exit_code: number | null;
@@ -279,30 +287,32 @@ export class OperationStore {
       target: string;
       tasks: FollowedTask[];
     }[] = await this.dataSource.query(
-      `SELECT o.status, o.reason, o.exit_code, o.cancel_requested_at, o.line_count,
+      `SELECT o.id, o.status, o.reason, o.exit_code, o.cancel_requested_at, o.line_count,
               o.lines_stored, o.type, o.target,
               (SELECT coalesce(json_agg(json_build_object('id', t.id, 'name', t.name,
                         'status', t.status, 'exitCode', t.exit_code, 'reason', t.reason)
                         ORDER BY t.position), '[]')
                  FROM tasks t WHERE t.operation_id = o.id) AS tasks
-         FROM operations o WHERE o.id = $1`,
-      [id],
+         FROM operations o WHERE o.id = ANY($1::uuid[])`,
+      [valid],
     );
-    if (!row) return null;
-    const lineCount = row.line_count === null ? null : Number(row.line_count);
-    const linesStored = row.lines_stored === null ? null : Number(row.lines_stored);
-    return {
-      status: row.status,
-      reason: row.reason,
-      exitCode: row.exit_code,
-      cancelRequestedAt: row.cancel_requested_at?.toISOString() ?? null,
-      lineCount,
-      linesStored,
-      complete: lineCount === null || linesStored === null ? null : lineCount === linesStored,
-      tasks: row.tasks,
-      type: row.type,
-      target: row.target,
-    };
+    for (const row of rows) {
+      const lineCount = row.line_count === null ? null : Number(row.line_count);
+      const linesStored = row.lines_stored === null ? null : Number(row.lines_stored);
+      states.set(row.id, {
+        status: row.status,
+        reason: row.reason,
+        exitCode: row.exit_code,
+        cancelRequestedAt: row.cancel_requested_at?.toISOString() ?? null,
+        lineCount,
+        linesStored,
+        complete: lineCount === null || linesStored === null ? null : lineCount === linesStored,
+        tasks: row.tasks,
+        type: row.type,
+        target: row.target,
+      });
+    }
+    return states;
   }
 
   /** The highest seq stored for the operation, 0 when it has none (the key's index answers). */
@@ -338,30 +348,66 @@ export class OperationStore {
     maxBytes = MAX_LOG_PAGE_BYTES,
   ): Promise<LogLineView[] | null> {
     if (!UUID_PATTERN.test(id)) return null;
-    // `before`: the bytes of the page before this line. octet_length reads a TOASTed line's
-    // size without fetching it, and lines past the bound are never sent.
-    const rows: LogLineRow[] = await this.dataSource.query(
-      `SELECT seq, task_id, stream, line, emitted_at, continues
-         FROM (SELECT seq, task_id, stream, line, emitted_at, continues,
-                      sum(octet_length(line) + ${LINE_OVERHEAD_BYTES})
-                        OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
-                        - (octet_length(line) + ${LINE_OVERHEAD_BYTES}) AS before
-                 FROM log_lines
-                WHERE operation_id = $1 AND seq > $2
-                ORDER BY seq
-                LIMIT $3) page
-        WHERE before < $4
-        ORDER BY seq`,
-      [id, after, limit, maxBytes],
-    );
-    if (rows.length === 0) {
+    const lines = await this.linesAfter(id, after, limit, maxBytes);
+    if (lines.length === 0) {
       const [exists]: unknown[] = await this.dataSource.query(
         `SELECT 1 FROM operations WHERE id = $1`,
         [id],
       );
       if (!exists) return null;
     }
-    return rows.map(toLogLineView);
+    return lines;
+  }
+
+  /**
+   * The page of `logAfter` of an operation known to exist (a live log's feed): one query,
+   * and an empty page says only that no line came yet.
+   */
+  async linesAfter(
+    id: string,
+    after: number,
+    limit: number,
+    maxBytes = MAX_LOG_PAGE_BYTES,
+  ): Promise<LogLineView[]> {
+    return (await this.linesAfterMany([{ id, after }], limit, maxBytes)).get(id) ?? [];
+  }
+
+  /**
+   * `linesAfter` of several operations, each after its own seq, in one round trip: a page of
+   * each (at most `limit` lines and about `maxBytes`), by operation id.
+   */
+  async linesAfterMany(
+    cursors: readonly { id: string; after: number }[],
+    limit: number,
+    maxBytes = MAX_LOG_PAGE_BYTES,
+  ): Promise<Map<string, LogLineView[]>> {
+    const pages = new Map<string, LogLineView[]>();
+    if (cursors.length === 0) return pages;
+    // `before`: the bytes of the page before this line. octet_length reads a TOASTed line's
+    // size without fetching it, and lines past the bound are never sent.
+    const rows: (LogLineRow & { operation_id: string })[] = await this.dataSource.query(
+      `SELECT c.id AS operation_id, p.seq, p.task_id, p.stream, p.line, p.emitted_at, p.continues
+         FROM unnest($1::uuid[], $2::bigint[]) AS c(id, after)
+         CROSS JOIN LATERAL (
+           SELECT seq, task_id, stream, line, emitted_at, continues
+             FROM (SELECT seq, task_id, stream, line, emitted_at, continues,
+                          sum(octet_length(line) + ${LINE_OVERHEAD_BYTES})
+                            OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING)
+                            - (octet_length(line) + ${LINE_OVERHEAD_BYTES}) AS before
+                     FROM log_lines
+                    WHERE operation_id = c.id AND seq > c.after
+                    ORDER BY seq
+                    LIMIT $3) page
+            WHERE before < $4) p
+        ORDER BY c.id, p.seq`,
+      [cursors.map((c) => c.id), cursors.map((c) => c.after), limit, maxBytes],
+    );
+    for (const row of rows) {
+      const page = pages.get(row.operation_id);
+      if (page) page.push(toLogLineView(row));
+      else pages.set(row.operation_id, [toLogLineView(row)]);
+    }
+    return pages;
   }
 
   private async mustGet(id: string): Promise<OperationView> {

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { isTerminal } from '@app/contracts';
 import { OperationStore, type FollowState, type LogLineView } from '@app/database';
-import { firstGap, LIVE_LOG_EVENTS, logEntry, type LiveStatus } from '@app/platform';
+import { firstGap, LIVE_LOG_EVENTS, type LiveStatus } from '@app/platform';
 import { NotificationHub, type HubEvent } from './notification-hub';
 import { sseFrame } from './sse-writer';
 import { ApiStreamSettings } from './stream.settings';
@@ -46,14 +47,14 @@ function liveStatus(state: FollowState): LiveStatus {
 }
 
 /**
- * One operation's tail, shared by every stream of it in this process. Woken by the hub, at
- * most once per event interval, it reads the status first and then the lines after the last
- * one it has, and keeps the newest lines (about 2 MiB) in memory: a stream that keeps up takes
- * its lines from here. A stream behind it (a replay) asks `readAfter`, which reads each page
- * once for every stream at the same cursor: streams that open together replay together.
+ * One operation's tail, shared by every stream of it in this process. It keeps the newest
+ * lines (about 2 MiB) in memory: a stream that keeps up takes its lines from here. A stream
+ * behind it (a replay) asks `readAfter`, which reads each page once for every stream at the
+ * same cursor: streams that open together replay together. What comes new is read for it by
+ * `OperationFeeds`, in one query for every feed at once, and handed over with `apply`.
  *
- * Because the status is read before the lines, once `state` is terminal `tail` covers every
- * line stored before it: a stream at `tail` has sent them all.
+ * The state is read before the lines, so once `state` is terminal `tail` covers every line
+ * stored before it: a stream at `tail` has sent them all.
  */
 export class OperationFeed {
   state: FollowState | null = null;
@@ -69,11 +70,13 @@ export class OperationFeed {
   private readonly replayed = new Map<number, Chunk>();
   private replayedBytes = 0;
   private readonly watchers = new Set<() => void>();
-  private refreshing?: Promise<void>;
-  private again = false;
-  private timer?: NodeJS.Timeout;
-  private lastRefresh = 0;
   private closed = false;
+  /** The status channel named it since its state was last read. */
+  stateChanged = false;
+  /** Something was committed since its last read. */
+  dirty = false;
+  /** Its own first read is done: from now on the feeds' reads take it. */
+  started = false;
   /** Streams that acquired it and have not released it (kept by OperationFeeds). */
   holders = 0;
   readonly ready: Promise<void>;
@@ -81,8 +84,6 @@ export class OperationFeed {
   constructor(
     readonly id: string,
     private readonly store: OperationStore,
-    private readonly intervalMs: number,
-    private readonly logger: Logger,
   ) {
     this.ready = this.start();
   }
@@ -135,40 +136,39 @@ export class OperationFeed {
     return read;
   }
 
-  /** Something changed: refresh now, or once the interval since the last refresh is over. */
-  notify(): void {
-    if (this.closed) return;
-    if (this.refreshing) {
-      this.again = true;
-      return;
+  /** Whether the next read takes its state too: the status changed, or it has ended (late lines change its counts). */
+  get wantsState(): boolean {
+    return this.stateChanged || (this.state !== null && isTerminal(this.state.status));
+  }
+
+  /**
+   * What the feeds' read found: its state (when it was read) and the lines after `tail`;
+   * wakes every stream. True when the page may not hold everything (read on next time).
+   */
+  apply(state: FollowState | null | undefined, lines: LogLineView[]): boolean {
+    if (this.closed) return false;
+    if (state !== undefined && JSON.stringify(state) !== JSON.stringify(this.state)) {
+      this.setState(state);
     }
-    if (this.timer) return;
-    const wait = Math.max(0, this.lastRefresh + this.intervalMs - Date.now());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.refreshing = this.refresh().finally(() => {
-        this.refreshing = undefined;
-        if (this.again) {
-          this.again = false;
-          this.notify();
-        }
-      });
-    }, wait);
+    this.append(lines);
+    for (const wake of this.watchers) wake();
+    return (
+      lines.length === PAGE_LINES || lines.reduce((n, l) => n + sizeOf(l), 0) >= PAGE_BYTES / 2
+    );
   }
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
     this.buffer = [];
     this.chunks.clear();
     this.replayed.clear();
   }
 
   private async start(): Promise<void> {
-    this.lastRefresh = Date.now();
     // status first: every line up to the tail read after it was stored before it
     this.setState(await this.store.followState(this.id));
     this.tail = await this.store.lastSeq(this.id);
+    this.started = true;
   }
 
   private setState(state: FollowState | null): void {
@@ -178,7 +178,7 @@ export class OperationFeed {
   }
 
   private async readPage(cursor: number): Promise<Chunk> {
-    const lines = (await this.store.logAfter(this.id, cursor, PAGE_LINES, PAGE_BYTES)) ?? [];
+    const lines = await this.store.linesAfter(this.id, cursor, PAGE_LINES, PAGE_BYTES);
     const chunk = linesChunk(lines);
     if (lines.length > 0 && firstGap(lines, cursor) === lines.length && !this.closed) {
       this.replayed.set(cursor, chunk);
@@ -190,34 +190,6 @@ export class OperationFeed {
       }
     }
     return chunk;
-  }
-
-  private async refresh(): Promise<void> {
-    await this.ready;
-    this.lastRefresh = Date.now();
-    try {
-      const state = await this.store.followState(this.id);
-      const lines = (await this.store.logAfter(this.id, this.tail, PAGE_LINES, PAGE_BYTES)) ?? [];
-      if (this.closed) return;
-      if (JSON.stringify(state) !== JSON.stringify(this.state)) this.setState(state);
-      this.append(lines);
-      // a page that may not hold everything: read on at the next interval
-      if (
-        lines.length === PAGE_LINES ||
-        lines.reduce((n, l) => n + sizeOf(l), 0) >= PAGE_BYTES / 2
-      ) {
-        this.again = true;
-      }
-    } catch (error) {
-      this.logger.warn(
-        logEntry(
-          `live log of operation ${this.id}: read failed (${(error as Error).message}); trying again`,
-          { operationId: this.id },
-        ),
-      );
-      this.again = true;
-    }
-    for (const wake of this.watchers) wake();
   }
 
   private append(lines: LogLineView[]): void {
@@ -236,12 +208,21 @@ export class OperationFeed {
   }
 }
 
-/** The feeds of this process, one per operation followed, fed by the NotificationHub. */
+/**
+ * The feeds of this process, one per operation followed. The NotificationHub says which
+ * operations changed; at most once per event interval one read takes the state of those
+ * whose status changed and the new lines of every one that changed, in two queries for all
+ * of them, however many there are: the api's database work grows with the commits, not with
+ * the operations or the streams followed.
+ */
 @Injectable()
 export class OperationFeeds implements OnModuleDestroy {
   private readonly logger = new Logger('LiveLog');
   private readonly feeds = new Map<string, OperationFeed>();
   private readonly unsubscribe: () => void;
+  private timer?: NodeJS.Timeout;
+  private reading = false;
+  private lastRead = 0;
 
   constructor(
     private readonly store: OperationStore,
@@ -255,7 +236,7 @@ export class OperationFeeds implements OnModuleDestroy {
   async acquire(id: string): Promise<OperationFeed> {
     let feed = this.feeds.get(id);
     if (!feed) {
-      feed = new OperationFeed(id, this.store, this.settings.eventIntervalMs, this.logger);
+      feed = new OperationFeed(id, this.store);
       this.feeds.set(id, feed);
       feed.ready.catch(() => undefined);
     }
@@ -276,6 +257,7 @@ export class OperationFeeds implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.unsubscribe();
+    clearTimeout(this.timer);
     for (const feed of this.feeds.values()) feed.close();
     this.feeds.clear();
   }
@@ -286,7 +268,66 @@ export class OperationFeeds implements OnModuleDestroy {
   }
 
   private onHub(event: HubEvent): void {
-    if (event.kind === 'resync') for (const feed of this.feeds.values()) feed.notify();
-    else if (event.kind !== 'token') this.feeds.get(event.operationId)?.notify();
+    if (event.kind === 'resync') {
+      for (const feed of this.feeds.values()) this.mark(feed, true);
+    } else if (event.kind === 'log' || event.kind === 'status') {
+      const feed = this.feeds.get(event.operationId);
+      if (feed) this.mark(feed, event.kind === 'status');
+    }
+  }
+
+  private mark(feed: OperationFeed, status: boolean): void {
+    feed.dirty = true;
+    if (status) feed.stateChanged = true;
+    this.schedule();
+  }
+
+  /** A read now, or once the interval since the last one is over; one at a time. */
+  private schedule(): void {
+    if (this.reading || this.timer) return;
+    const wait = Math.max(0, this.lastRead + this.settings.eventIntervalMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.read();
+    }, wait);
+  }
+
+  private async read(): Promise<void> {
+    this.reading = true;
+    this.lastRead = Date.now();
+    // a feed still reading its own start waits for the next round
+    const due: OperationFeed[] = [];
+    for (const feed of this.feeds.values()) {
+      if (!feed.dirty || !feed.started) continue;
+      feed.dirty = false;
+      due.push(feed);
+    }
+    try {
+      const withState = due.filter((feed) => feed.wantsState);
+      for (const feed of withState) feed.stateChanged = false;
+      // the states before the lines: a terminal state's lines all lie at or below the tail
+      const states = await this.store.followStates(withState.map((feed) => feed.id));
+      const pages = await this.store.linesAfterMany(
+        due.map((feed) => ({ id: feed.id, after: feed.tail })),
+        PAGE_LINES,
+        PAGE_BYTES,
+      );
+      const stated = new Set(withState);
+      for (const feed of due) {
+        const state = stated.has(feed) ? (states.get(feed.id) ?? null) : undefined;
+        if (feed.apply(state, pages.get(feed.id) ?? [])) feed.dirty = true;
+      }
+    } catch (error) {
+      this.logger.warn(
+        `live logs: reading ${due.length} operation(s) failed (${(error as Error).message}); trying again`,
+      );
+      for (const feed of due) {
+        feed.dirty = true;
+        feed.stateChanged = true;
+      }
+    } finally {
+      this.reading = false;
+      if ([...this.feeds.values()].some((feed) => feed.dirty)) this.schedule();
+    }
   }
 }
