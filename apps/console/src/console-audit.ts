@@ -20,8 +20,22 @@ export class ConsoleAudit {
   constructor(private readonly db: ConsoleDatabase) {}
 
   async ok(action: string, operationId: string | null, detail: Record<string, unknown> = {}) {
+    await this.record('ok', action, operationId, detail);
+  }
+
+  /** A change the console refused (as the api records its 4xx): the message it printed. */
+  async refused(action: string, operationId: string | null, message: string) {
+    await this.record('refused', action, operationId, { message });
+  }
+
+  private async record(
+    outcome: 'ok' | 'refused',
+    action: string,
+    operationId: string | null,
+    detail: Record<string, unknown>,
+  ) {
     await (
       await this.db.auditLog()
-    ).record({ actor: this.actor, action, outcome: 'ok', operationId, source: 'console', detail });
+    ).record({ actor: this.actor, action, outcome, operationId, source: 'console', detail });
   }
 }

@@ -262,6 +262,41 @@ describe('aegir token:* and audit', () => {
     assert.equal((JSON.parse(rest.stdout) as { items: unknown[] }).items.length, 4);
   });
 
+  it('the console records its refusals too: a cancel of an ended operation, a retry of a running one, an unknown id', async () => {
+    const created = await run('op:create', 'test.echo', '-t', 'web1', '-p', 'message=r', '--json');
+    assert.equal(created.code, 0, created.stderr);
+    const id = (JSON.parse(created.stdout) as { id: string }).id;
+    const retryRunning = await run('op:retry', id);
+    assert.equal(retryRunning.code, 1);
+    await sql.query(
+      `UPDATE operations SET status = 'succeeded', finished_at = now() WHERE id = $1`,
+      [id],
+    );
+    const cancelEnded = await run('op:cancel', id);
+    assert.equal(cancelEnded.code, 1);
+    assert.match(cancelEnded.stderr, /already succeeded/);
+    const unknown = '00000000-0000-4000-8000-00000000beef';
+    assert.equal((await run('op:cancel', unknown)).code, 1);
+
+    const { rows } = await sql.query(
+      `SELECT actor, action, outcome, operation_id, source, detail FROM audit_events
+        WHERE operation_id = ANY($1::uuid[]) AND outcome = 'refused' ORDER BY id`,
+      [[id, unknown]],
+    );
+    assert.deepEqual(
+      rows.map((row) => [row.actor, row.action, row.operation_id, row.source]),
+      [
+        [me, 'operation.retry', id, 'console'],
+        [me, 'operation.cancel', id, 'console'],
+        [me, 'operation.cancel', unknown, 'console'],
+      ],
+    );
+    // the message is the one the command printed
+    assert.ok(cancelEnded.stderr.includes(rows[1].detail.message), JSON.stringify(rows[1]));
+    assert.ok(retryRunning.stderr.includes(rows[0].detail.message), JSON.stringify(rows[0]));
+    assert.equal(rows[2].detail.message, `operation ${unknown} not found`);
+  });
+
   it('audit refuses bad flags with exit 2, naming them', async () => {
     for (const [flags, message] of [
       [['--limit', '0'], /^error: --limit must be an integer from 1 to 1000, got "0"\n$/],

@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeCatalogue, type CatalogueListing } from '@app/catalogue';
+import { describeCatalogue, PlanError, type CatalogueListing } from '@app/catalogue';
 import {
+  ConflictError,
   DatabaseSettings,
   LOG_CHANNEL,
   PgListener,
   STATUS_CHANNEL,
+  UUID_PATTERN,
   type LogLineView,
   type OperationPage,
   type OperationView,
@@ -86,8 +88,10 @@ export class DatabaseOperations extends Operations {
 
   async cancel(id: string, reason: string | undefined): Promise<OperationView> {
     // A finished operation is a ConflictError: `error: operation <id> is already <status>`.
-    const view = await (await this.db.store()).cancel(id, reason, this.audit.actor);
-    if (!view) throw notFound(id);
+    const store = await this.db.store();
+    const view = await this.auditingRefusal('operation.cancel', id, () =>
+      store.cancel(id, reason, this.audit.actor),
+    );
     await this.audit.ok('operation.cancel', id, { status: view.status, reason: view.reason });
     return view;
   }
@@ -95,20 +99,49 @@ export class DatabaseOperations extends Operations {
   async retry(id: string): Promise<OperationView> {
     // Planned through the catalogue as it is now, like the api: a type that is gone or
     // params that no longer fit are refused, naming the field; secret ones stay sealed.
-    const view = await (
-      await this.db.store()
-    ).retry(id, {
-      actor: this.audit.actor,
-      plan: (original) =>
-        this.catalogueFiles.get().planStored({
-          type: original.type,
-          target: original.target,
-          params: original.params,
-        }),
-    });
-    if (!view) throw notFound(id);
+    const store = await this.db.store();
+    const view = await this.auditingRefusal('operation.retry', id, () =>
+      store.retry(id, {
+        actor: this.audit.actor,
+        plan: (original) =>
+          this.catalogueFiles.get().planStored({
+            type: original.type,
+            target: original.target,
+            params: original.params,
+          }),
+      }),
+    );
     await this.audit.ok('operation.retry', id, { retryId: view.id, attempt: view.attempt });
     return view;
+  }
+
+  /**
+   * Runs a change; when it is refused (an unknown id, a ConflictError, params the catalogue
+   * no longer takes) the refusal goes in the audit as the api's 4xx do, then is thrown.
+   */
+  private async auditingRefusal<T>(
+    action: string,
+    id: string,
+    change: () => Promise<T | null>,
+  ): Promise<T> {
+    let done: T | null;
+    try {
+      done = await change();
+    } catch (error) {
+      if (error instanceof ConflictError || error instanceof PlanError) {
+        await this.audit.refused(action, id, error.message);
+      }
+      throw error;
+    }
+    if (done === null) {
+      await this.audit.refused(
+        action,
+        UUID_PATTERN.test(id) ? id : null,
+        `operation ${id} not found`,
+      );
+      throw notFound(id);
+    }
+    return done;
   }
 
   catalogue(): Promise<CatalogueListing> {
