@@ -2,7 +2,6 @@ export * from './amqp-context';
 export * from './amqp-transport';
 export * from './amqp.settings';
 export * from './amqp.module';
-export * from './broker-ping';
 export * from './broker-readiness';
 export * from './confirmed-publisher';
 export * from './dead-letter-metric';

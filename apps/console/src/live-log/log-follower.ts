@@ -4,7 +4,7 @@ import { isTerminal } from '@app/contracts';
 import type { OperationStore } from '@app/database';
 import { firstGap, followLog, redactUrl, SseHttpError } from '@app/platform';
 import { CliError } from '../cli-error';
-import { apiMessage } from '../remote/api-client';
+import { apiRefusal } from '../remote/api-client';
 import { printEnd, printLines, type PrintOptions } from './log-printer';
 
 const PAGE = 1000;
@@ -51,9 +51,11 @@ export class LogFollower {
       }
     } catch (error) {
       if (error instanceof SseHttpError) {
-        if (error.status === 404) throw new CliError(`operation ${id} not found`);
-        throw new CliError(
-          `the api at ${redactUrl(url)} answered ${error.status}: ${apiMessage(error.body)}`,
+        throw apiRefusal(
+          error.status,
+          error.body,
+          redactUrl(url),
+          `GET /operations/${id}/log/stream`,
         );
       }
       const reason = error instanceof Error ? error.message : String(error);

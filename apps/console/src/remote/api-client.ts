@@ -126,43 +126,52 @@ export class ApiClient {
         throw new CliError(`the api at ${this.where()} answered ${what} with something not JSON`);
       }
     }
-    throw this.refusal(response, what, text);
+    throw apiRefusal(
+      response.status,
+      text,
+      this.where(),
+      what,
+      response.headers.get('retry-after'),
+    );
   }
+}
 
-  /** A refusal worded for people, with the api's message. */
-  private refusal(response: Response, what: string, text: string): CliError {
-    const status = response.status;
-    const message = apiMessage(text);
-    switch (status) {
-      case 401:
+/**
+ * The api's refusal worded for people, with its message: for a request, and for the live
+ * log's SSE connection alike. `where` is the api fit for a message, `what` the request.
+ */
+export function apiRefusal(
+  status: number,
+  body: string,
+  where: string,
+  what: string,
+  retryAfter?: string | null,
+): CliError {
+  const message = apiMessage(body);
+  switch (status) {
+    case 401:
+      return new CliError(
+        `the api refused the token (401 unauthorized): ${message}; check AEGIR_API_TOKEN`,
+      );
+    case 403:
+      return new CliError(`not allowed (403 forbidden): ${message}`);
+    case 404:
+      // Nest's own 404 for a route it does not have: most likely a base URL without /api/v1
+      if (/^Cannot (GET|POST|PUT|DELETE|PATCH) /.test(message)) {
         return new CliError(
-          `the api refused the token (401 unauthorized): ${message}; check AEGIR_API_TOKEN`,
-        );
-      case 403:
-        return new CliError(`not allowed (403 forbidden): ${message}`);
-      case 404:
-        // Nest's own 404 for a route it does not have: most likely a base URL without /api/v1
-        if (/^Cannot (GET|POST|PUT|DELETE|PATCH) /.test(message)) {
-          return new CliError(
-            `the api at ${this.where()} has no route ${what} (404): AEGIR_API_URL must be the api's base, e.g. http://127.0.0.1:3000/api/v1`,
-          );
-        }
-        return new CliError(message);
-      case 429: {
-        const after = response.headers.get('retry-after');
-        return new CliError(
-          `the api is rate limiting this token (429)${after ? `: try again in ${after}s` : ''}`,
+          `the api at ${where} has no route ${what} (404): AEGIR_API_URL must be the api's base, e.g. http://127.0.0.1:3000/api/v1`,
         );
       }
-      default:
-        if (status >= 500) {
-          return new CliError(
-            `the api at ${this.where()} failed on ${what} (${status}): ${message}`,
-          );
-        }
-        // 400 (naming the field), 409 (already ended, already retried), 413, 415…
-        return new CliError(`${message} (${status})`);
-    }
+      return new CliError(message);
+    case 429:
+      return new CliError(
+        `the api is rate limiting this token (429)${retryAfter ? `: try again in ${retryAfter}s` : ''}`,
+      );
+    default:
+      if (status >= 500)
+        return new CliError(`the api at ${where} failed on ${what} (${status}): ${message}`);
+      // 400 (naming the field), 409 (already ended, already retried), 413, 415…
+      return new CliError(`${message} (${status})`);
   }
 }
 
